@@ -1,0 +1,58 @@
+"""nomad-wi-readiness: is a Nomad cluster ready to move to Vault workload identities?
+
+The public API, in the order of the work:
+
+- load: :func:`load_snapshot` (files, stdin, bytes, dicts) and :func:`fetch_snapshot` (a live agent) give a
+  :class:`Snapshot` of typed frames;
+- analyse: :func:`summarize` and the grouping functions in :mod:`analysis.risk`;
+- report: :func:`render_report` runs the parameterized notebooks into self-contained HTML.
+
+Every expected failure raises a subclass of :class:`ReadinessError` (see :mod:`analysis.errors`).
+"""
+
+from __future__ import annotations
+
+from analysis.errors import (
+    ConfigError,
+    EndpointMissingError,
+    NoLeaderError,
+    NomadConnectionError,
+    NomadError,
+    NomadHTTPError,
+    NomadResponseError,
+    NomadTLSError,
+    PermissionDeniedError,
+    ReadinessError,
+    ReportError,
+    SnapshotDecodeError,
+    SnapshotError,
+    SnapshotNotFoundError,
+    SnapshotShapeError,
+    UnknownRegionError,
+)
+from analysis.snapshot import Snapshot, SnapshotInfo, load_snapshot
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ConfigError",
+    "EndpointMissingError",
+    "NoLeaderError",
+    "NomadConnectionError",
+    "NomadError",
+    "NomadHTTPError",
+    "NomadResponseError",
+    "NomadTLSError",
+    "PermissionDeniedError",
+    "ReadinessError",
+    "ReportError",
+    "Snapshot",
+    "SnapshotDecodeError",
+    "SnapshotError",
+    "SnapshotInfo",
+    "SnapshotNotFoundError",
+    "SnapshotShapeError",
+    "UnknownRegionError",
+    "__version__",
+    "load_snapshot",
+]

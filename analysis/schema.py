@@ -1,0 +1,242 @@
+"""The tables' columns, their dtypes and meanings: defined once, here.
+
+Every frame the loader builds follows one of these schemas exactly, in this column order, whether the input was
+empty, ``null`` or full, on pandas 2.2 and 3.x alike. Strings use the ``python`` storage of
+:class:`pandas.StringDtype` so the dtype does not change with the pandas version or with pyarrow being
+installed; few-valued columns are categoricals; 64-bit indexes are exact ``UInt64``.
+
+Two columns lead every table: ``cluster`` and ``region``. They say which snapshot a row came from, so frames
+of several snapshots (regions, clusters) can be analysed together after :func:`pandas.concat`.
+
+The ``nodes`` table also has two nullable boolean columns per driver seen anywhere in the snapshot,
+``driver_<name>_detected`` and ``driver_<name>_healthy`` (see :func:`driver_columns`); they follow the fixed
+columns, sorted by driver name.
+
+Examples:
+    >>> from analysis.schema import JOBS, empty_frame
+    >>> frame = empty_frame(JOBS)
+    >>> len(frame), list(frame.columns[:4])
+    (0, ['cluster', 'region', 'namespace', 'id'])
+    >>> str(frame["submit_time"].dtype), str(frame["create_index"].dtype)
+    ('datetime64[ns, UTC]', 'UInt64')
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "JOBS",
+    "META",
+    "NODES",
+    "NODE_DRIVERS",
+    "STRING",
+    "TABLES",
+    "TOKENS",
+    "UTC_NS",
+    "Column",
+    "Table",
+    "driver_columns",
+    "empty_frame",
+    "empty_series",
+]
+
+#: Strings: python storage on every pandas version (pyarrow storage would change with the installed packages).
+STRING = pd.StringDtype("python")
+#: Timestamps: nanosecond precision, converted to UTC.
+UTC_NS = "datetime64[ns, UTC]"
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a table.
+
+    Attributes:
+        name: the column name.
+        kind: one of ``string``, ``category``, ``boolean``, ``Int64``, ``UInt64``, ``datetime``,
+            ``timedelta``, ``object``.
+        doc: what the value means, and which JSON field it comes from.
+    """
+
+    name: str
+    kind: str
+    doc: str
+
+    @property
+    def dtype(self) -> Any:
+        """The pandas dtype of this column."""
+        return _DTYPES[self.kind]
+
+
+@dataclass(frozen=True)
+class Table:
+    """A named, ordered set of columns."""
+
+    name: str
+    columns: tuple[Column, ...]
+    doc: str
+
+    @property
+    def names(self) -> list[str]:
+        """The column names, in order."""
+        return [c.name for c in self.columns]
+
+    def __getitem__(self, name: str) -> Column:
+        for column in self.columns:
+            if column.name == name:
+                return column
+        raise KeyError(name)
+
+
+_DTYPES: dict[str, Any] = {
+    "string": STRING,
+    "category": "category",
+    "boolean": "boolean",
+    "Int64": "Int64",
+    "UInt64": "UInt64",
+    "datetime": UTC_NS,
+    "timedelta": "timedelta64[ns]",
+    "object": object,
+}
+
+_CONTEXT = (
+    Column("cluster", "category", "Cluster name: from the snapshot envelope or the caller; <NA> when unknown."),
+    Column("region", "category", "Nomad region the snapshot answers for; <NA> when unknown."),
+)
+
+JOBS = Table(
+    "jobs",
+    (
+        *_CONTEXT,
+        Column("namespace", "category", "`Namespace`: the job's namespace."),
+        Column("id", "string", "`ID`: the full job ID; children are `<parent>/periodic-…` or `<parent>/dispatch-…`."),
+        Column("name", "string", "`Name`: equals the ID for periodic and dispatched children."),
+        Column("parent_id", "string", "`ParentID`: the periodic or parameterized parent; \"\" for top-level jobs."),
+        Column("type", "category", "`Type`: service, batch, system or sysbatch."),
+        Column("status", "category", "`Status`: pending, running or dead."),
+        Column("status_description", "string", "`StatusDescription`: usually \"\"."),
+        Column("stop", "boolean", "`Stop`: the job was stopped by an operator."),
+        Column("priority", "Int64", "`Priority`."),
+        Column("node_pool", "category", "`NodePool`; <NA> in `nomad setup vault -check -json` output, which drops it."),
+        Column("datacenters", "object", "`Datacenters`: the job's patterns as listed (globs such as `*`, `dc*`)."),
+        Column("multiregion", "boolean", "Whether `Multiregion` is set (Enterprise); <NA> when the input drops it."),
+        Column("periodic", "boolean", "`Periodic`: true only for a periodic parent."),
+        Column("parameterized", "boolean", "`ParameterizedJob`: true only for a parameterized parent."),
+        Column("submit_time", "datetime", "`SubmitTime` (Unix nanoseconds), exact, as UTC."),
+        Column("create_index", "UInt64", "`CreateIndex`, exact 64-bit."),
+        Column("modify_index", "UInt64", "`ModifyIndex`, exact 64-bit."),
+        Column("job_modify_index", "UInt64", "`JobModifyIndex`, exact 64-bit."),
+    ),
+    "One row per job in `JobsWithoutVaultIdentity`: jobs with a `vault` block and no `vault_*` identity.",
+)
+
+NODES = Table(
+    "nodes",
+    (
+        *_CONTEXT,
+        Column("id", "string", "`ID`: the node's full UUID."),
+        Column("name", "string", "`Name`."),
+        Column("address", "string", "`Address`: host part of the node's HTTP address (IPv6 without brackets)."),
+        Column("datacenter", "category", "`Datacenter`: a literal name, never a glob."),
+        Column("node_pool", "category", "`NodePool`."),
+        Column("node_class", "category", "`NodeClass`; often \"\"."),
+        Column("status", "category", "`Status`: initializing, ready, down or disconnected."),
+        Column("status_description", "string", "`StatusDescription`."),
+        Column("scheduling_eligibility", "category", "`SchedulingEligibility`: eligible or ineligible."),
+        Column("drain", "boolean", "`Drain`: a drain strategy is set."),
+        Column("version", "category", "`Version`: the raw `nomad.version` attribute, as reported (may be \"\")."),
+        Column("last_drain_status", "category", "`LastDrain.Status`: draining, complete or canceled; <NA> if never."),
+        Column("last_drain_started_at", "datetime", "`LastDrain.StartedAt`, as UTC."),
+        Column("last_drain_updated_at", "datetime", "`LastDrain.UpdatedAt`, as UTC."),
+        Column("host_volumes", "object", "Sorted names of `HostVolumes`; <NA> when the input drops the field."),
+        Column("create_index", "UInt64", "`CreateIndex`, exact 64-bit."),
+        Column("modify_index", "UInt64", "`ModifyIndex`, exact 64-bit."),
+    ),
+    "One row per node in `OutdatedNodes`: clients whose Nomad version is older than 1.7.0-a or unparseable.",
+)
+
+NODE_DRIVERS = Table(
+    "node_drivers",
+    (
+        *_CONTEXT,
+        Column("node_id", "string", "The node's `ID`."),
+        Column("driver", "category", "The key in `Drivers`: docker, exec, raw_exec, java, qemu, podman, …"),
+        Column("detected", "boolean", "`Detected`."),
+        Column("healthy", "boolean", "`Healthy`."),
+        Column("health_description", "string", "`HealthDescription`."),
+        Column("update_time", "datetime", "`UpdateTime`, converted from the client's offset to UTC."),
+        Column("attributes", "object", "`Attributes`: a dict with the dotted keys verbatim ({} when none)."),
+    ),
+    "One row per (outdated node, driver) from each node's `Drivers` map.",
+)
+
+TOKENS = Table(
+    "tokens",
+    (
+        *_CONTEXT,
+        Column("accessor", "string", "`Accessor`: the accessor of the task's Vault token."),
+        Column("alloc_id", "string", "`AllocID`: the allocation the token was made for."),
+        Column("node_id", "string", "`NodeID`: may name a node that is not outdated, or gone."),
+        Column("task", "category", "`Task`: the task name."),
+        Column(
+            "creation_ttl",
+            "Int64",
+            "`CreationTTL` in seconds: the 60 s response-wrapping TTL, NOT the token's lifetime.",
+        ),
+        Column("create_index", "UInt64", "`CreateIndex`, exact 64-bit."),
+    ),
+    "One row per legacy Vault token in `VaultTokens` (Nomad 1.7.3 to 1.9; not reported from 1.10).",
+)
+
+META = Table(
+    "meta",
+    (
+        *_CONTEXT,
+        Column("source", "string", "Where the snapshot was read from: a path, `<stdin>`, `<bytes>` or `<dict>`."),
+        Column("shape", "category", "`envelope`, `http-body` or `cli-json` (see `analysis.snapshot`)."),
+        Column("captured_at", "datetime", "When the snapshot was captured (envelope only), as UTC."),
+        Column("address", "string", "The agent's address, without credentials (envelope only)."),
+        Column("index", "UInt64", "`Index`: the cluster's latest Raft index (global, not per object)."),
+        Column("known_leader", "boolean", "`KnownLeader`."),
+        Column("last_contact", "timedelta", "`LastContact`: time since the answering server heard the leader."),
+        Column("tokens_reported", "boolean", "False when `VaultTokens` is null: Nomad 1.10+ does not report them."),
+        Column("nomad_version", "string", "Version of the agent that answered (envelope only, when known)."),
+    ),
+    "One row describing the snapshot itself.",
+)
+
+TABLES: dict[str, Table] = {t.name: t for t in (JOBS, NODES, NODE_DRIVERS, TOKENS, META)}
+
+
+def driver_columns(driver: str) -> tuple[str, str]:
+    """Names of the two per-driver columns of the ``nodes`` table.
+
+    Examples:
+        >>> driver_columns("raw_exec")
+        ('driver_raw_exec_detected', 'driver_raw_exec_healthy')
+    """
+    return f"driver_{driver}_detected", f"driver_{driver}_healthy"
+
+
+def empty_series(column: Column) -> pd.Series:
+    """An empty series with the column's dtype."""
+    if column.kind == "category":
+        return pd.Series(pd.Categorical([], categories=pd.Index([], dtype=STRING)), name=column.name)
+    if column.kind == "object":
+        return pd.Series(np.empty(0, dtype=object), name=column.name)
+    return pd.Series([], dtype=column.dtype, name=column.name)
+
+
+def empty_frame(table: Table) -> pd.DataFrame:
+    """An empty frame with the table's columns and dtypes.
+
+    Examples:
+        >>> from analysis.schema import TOKENS
+        >>> empty_frame(TOKENS).dtypes["creation_ttl"]
+        Int64Dtype()
+    """
+    return pd.DataFrame({c.name: empty_series(c) for c in table.columns})
