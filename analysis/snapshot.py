@@ -387,11 +387,10 @@ def _read_source(source: Any) -> tuple[str, bytes | Mapping[str, Any]]:
         try:
             return label, path.read_bytes()
         except OSError as exc:
-            raise SnapshotNotFoundError(f"{label}: cannot be read ({exc.strerror}); check its permissions",
-                                        path=label) from None
-    raise TypeError(
-        f"load_snapshot() takes a path, '-', bytes or a dict, not {type(source).__name__}"
-    )
+            raise SnapshotNotFoundError(
+                f"{label}: cannot be read ({exc.strerror}); check its permissions", path=label
+            ) from None
+    raise TypeError(f"load_snapshot() takes a path, '-', bytes or a dict, not {type(source).__name__}")
 
 
 def _decode(data: bytes, label: str) -> Any:
@@ -425,15 +424,16 @@ def _describe_json_error(data: bytes, exc: orjson.JSONDecodeError, label: str) -
                 "was the file re-encoded or is it binary?"
             )
     position = f"line {exc.lineno}, column {exc.colno}"
-    if exc.pos >= len(data.rstrip()) - 1:
+    if "end of data" in reason or exc.pos >= len(data.rstrip()):
         return f"{label}: the JSON ends too early ({position}); the file is truncated — capture it again"
     return f"{label}: is not valid JSON ({reason} at {position})"
 
 
 def _from_document(document: Any, label: str, *, cluster: str | None, region: str | None) -> Snapshot:
     if not isinstance(document, Mapping):
-        raise SnapshotShapeError(f"{label}: {_looks_like(document)}; expected a JSON object from {config.ENDPOINT}",
-                                 path=label)
+        raise SnapshotShapeError(
+            f"{label}: {_looks_like(document)}; expected a JSON object from {config.ENDPOINT}", path=label
+        )
     envelope: Mapping[str, Any] | None = None
     if "format" in document and "response" in document:
         envelope = document
@@ -466,8 +466,9 @@ def _from_document(document: Any, label: str, *, cluster: str | None, region: st
     all_nodes = allocations = None
     enrichment = envelope.get("enrichment") if envelope is not None else None
     if enrichment is not None and not isinstance(enrichment, Mapping):
-        raise SnapshotShapeError(f"{label}: field 'enrichment' must be an object or null", path=label,
-                                 field="enrichment")
+        raise SnapshotShapeError(
+            f"{label}: field 'enrichment' must be an object or null", path=label, field="enrichment"
+        )
     if enrichment:
         from analysis import enrich  # local: enrichment is optional and rarely present
 
@@ -496,8 +497,11 @@ def _check_envelope(document: Mapping[str, Any], label: str) -> Mapping[str, Any
         )
     version = document.get("version")
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise SnapshotShapeError(f"{label}: envelope field 'version' must be a positive integer, got {version!r}",
-                                 path=label, field="version")
+        raise SnapshotShapeError(
+            f"{label}: envelope field 'version' must be a positive integer, got {version!r}",
+            path=label,
+            field="version",
+        )
     if version > config.ENVELOPE_VERSION:
         raise SnapshotShapeError(
             f"{label}: is a version {version} snapshot, newer than this toolkit reads "
@@ -507,8 +511,11 @@ def _check_envelope(document: Mapping[str, Any], label: str) -> Mapping[str, Any
         )
     body = document.get("response")
     if not isinstance(body, Mapping):
-        raise SnapshotShapeError(f"{label}: envelope field 'response' must be the endpoint's JSON object, "
-                                 f"got {_json_type(body)}", path=label, field="response")
+        raise SnapshotShapeError(
+            f"{label}: envelope field 'response' must be the endpoint's JSON object, got {_json_type(body)}",
+            path=label,
+            field="response",
+        )
     return body
 
 
@@ -585,8 +592,7 @@ def _header_int(value: str, label: str, name: str) -> int:
     try:
         return int(value)
     except ValueError:
-        raise SnapshotShapeError(f"{label}: {name} must be an integer, got {value!r}", path=label,
-                                 field=name) from None
+        raise SnapshotShapeError(f"{label}: {name} must be an integer, got {value!r}", path=label, field=name) from None
 
 
 def _list(body: Mapping[str, Any], key: str, label: str) -> list[Any]:
@@ -600,7 +606,9 @@ def _list(body: Mapping[str, Any], key: str, label: str) -> list[Any]:
     for i, item in enumerate(value):
         if type(item) is not dict:
             raise SnapshotShapeError(
-                f"{label}: {key}[{i}] must be an object, got {_json_type(item)}", path=label, field=f"{key}[{i}]"
+                f"{label}: {key}[{i}] must be an object, got {_json_type(item)}",
+                path=label,
+                field=f"{key}[{i}]",
             )
     return value
 
@@ -642,8 +650,9 @@ def _bad_value(values: list[Any], ok: Any, where: tuple[str, str, str]) -> Snaps
                 path=label,
                 field=f"{list_key}[{i}].{key}",
             )
-    return SnapshotShapeError(f"{label}: {list_key}[].{key} has a value of the wrong type", path=label,
-                              field=f"{list_key}[].{key}")
+    return SnapshotShapeError(
+        f"{label}: {list_key}[].{key} has a value of the wrong type", path=label, field=f"{list_key}[].{key}"
+    )
 
 
 def _is_str(v: Any) -> bool:
@@ -679,6 +688,11 @@ def _categories(values: list[Any], where: tuple[str, str, str]) -> pd.Categorica
         raise _bad_value(values, _is_str, where)
     categories = pd.Index(sorted(distinct), dtype=STRING)
     return pd.Categorical(values, categories=categories)
+
+
+def _object_array(values: list[Any]) -> np.ndarray:
+    # A trailing sentinel stops numpy from turning equal-length lists into a 2-D array.
+    return np.array([*values, None], dtype=object)[:-1]
 
 
 def _constant_category(value: str | None, n: int) -> pd.Categorical:
@@ -757,8 +771,9 @@ def _parse_time_scalar(value: Any, label: str, name: str) -> pd.Timestamp:
     try:
         return pd.Timestamp(value).tz_convert("UTC") if pd.Timestamp(value).tzinfo else pd.Timestamp(value, tz="UTC")
     except ValueError:
-        raise SnapshotShapeError(f"{label}: field '{name}' is not an RFC 3339 time: {_short(value)}", path=label,
-                                 field=name) from None
+        raise SnapshotShapeError(
+            f"{label}: field '{name}' is not an RFC 3339 time: {_short(value)}", path=label, field=name
+        ) from None
 
 
 def _format_time(ts: pd.Timestamp) -> str:
@@ -827,9 +842,10 @@ def _jobs_frame(jobs: list[dict[str, Any]], label: str, ctx: tuple[str | None, s
                 path=label,
                 field=f"{key}[{i}].Datacenters",
             )
-    columns["datacenters"] = np.array(datacenters + [None], dtype=object)[:-1]
-    multiregion = [("Multiregion" in j) and (j["Multiregion"] is not None) if "Multiregion" in j else None
-                   for j in jobs]
+    columns["datacenters"] = _object_array(datacenters)
+    multiregion = [
+        ("Multiregion" in j) and (j["Multiregion"] is not None) if "Multiregion" in j else None for j in jobs
+    ]
     columns["multiregion"] = _booleans(multiregion, (label, key, "Multiregion"))
     columns["submit_time"] = _unix_ns([j.get("SubmitTime") for j in jobs], (label, key, "SubmitTime"))
     return _frame(JOBS, columns, len(jobs), ctx)
@@ -872,8 +888,11 @@ def _nodes_frames(
         last = node.get("LastDrain")
         if last is not None:
             if type(last) is not dict:
-                raise SnapshotShapeError(f"{label}: {key}[{i}].LastDrain must be an object or null, got "
-                                         f"{_json_type(last)}", path=label, field=f"{key}[{i}].LastDrain")
+                raise SnapshotShapeError(
+                    f"{label}: {key}[{i}].LastDrain must be an object or null, got {_json_type(last)}",
+                    path=label,
+                    field=f"{key}[{i}].LastDrain",
+                )
             drain_status[i] = last.get("Status")
             drain_started[i] = last.get("StartedAt")
             drain_updated[i] = last.get("UpdatedAt")
@@ -884,12 +903,15 @@ def _nodes_frames(
             elif type(volumes) is dict:
                 host_volumes[i] = sorted(volumes)
             else:
-                raise SnapshotShapeError(f"{label}: {key}[{i}].HostVolumes must be an object or null, got "
-                                         f"{_json_type(volumes)}", path=label, field=f"{key}[{i}].HostVolumes")
+                raise SnapshotShapeError(
+                    f"{label}: {key}[{i}].HostVolumes must be an object or null, got {_json_type(volumes)}",
+                    path=label,
+                    field=f"{key}[{i}].HostVolumes",
+                )
     columns["last_drain_status"] = _categories(drain_status, (label, key, "LastDrain.Status"))
     columns["last_drain_started_at"] = _times(drain_started, (label, key, "LastDrain.StartedAt"))
     columns["last_drain_updated_at"] = _times(drain_updated, (label, key, "LastDrain.UpdatedAt"))
-    columns["host_volumes"] = np.array(host_volumes + [None], dtype=object)[:-1]
+    columns["host_volumes"] = _object_array(host_volumes)
 
     # One pass over every node's Drivers map feeds both the long table and the per-driver wide columns.
     ids = [node.get("ID") for node in nodes]
@@ -905,17 +927,26 @@ def _nodes_frames(
         drivers = node.get("Drivers")
         if not drivers:
             if drivers is not None and type(drivers) is not dict:
-                raise SnapshotShapeError(f"{label}: {key}[{i}].Drivers must be an object or null, got "
-                                         f"{_json_type(drivers)}", path=label, field=f"{key}[{i}].Drivers")
+                raise SnapshotShapeError(
+                    f"{label}: {key}[{i}].Drivers must be an object or null, got {_json_type(drivers)}",
+                    path=label,
+                    field=f"{key}[{i}].Drivers",
+                )
             continue
         if type(drivers) is not dict:
-            raise SnapshotShapeError(f"{label}: {key}[{i}].Drivers must be an object or null, got "
-                                     f"{_json_type(drivers)}", path=label, field=f"{key}[{i}].Drivers")
+            raise SnapshotShapeError(
+                f"{label}: {key}[{i}].Drivers must be an object or null, got {_json_type(drivers)}",
+                path=label,
+                field=f"{key}[{i}].Drivers",
+            )
         node_id = ids[i]
         for driver, info in drivers.items():
             if type(info) is not dict:
-                raise SnapshotShapeError(f"{label}: {key}[{i}].Drivers.{driver} must be an object, got "
-                                         f"{_json_type(info)}", path=label, field=f"{key}[{i}].Drivers.{driver}")
+                raise SnapshotShapeError(
+                    f"{label}: {key}[{i}].Drivers.{driver} must be an object, got {_json_type(info)}",
+                    path=label,
+                    field=f"{key}[{i}].Drivers.{driver}",
+                )
             detected = info.get("Detected")
             healthy = info.get("Healthy")
             d_node.append(node_id)
@@ -944,8 +975,11 @@ def _nodes_frames(
         return nodes_frame, empty_frame(NODE_DRIVERS)
     for i, attrs in enumerate(d_attrs):
         if type(attrs) is not dict:
-            raise SnapshotShapeError(f"{label}: {key}[].Drivers.{d_name[i]}.Attributes must be an object or null "
-                                     f"(node {d_node[i]})", path=label, field=f"{key}[].Drivers.Attributes")
+            raise SnapshotShapeError(
+                f"{label}: {key}[].Drivers.{d_name[i]}.Attributes must be an object or null (node {d_node[i]})",
+                path=label,
+                field=f"{key}[].Drivers.Attributes",
+            )
     driver_columns_data = {
         "node_id": _strings(d_node, (label, key, "ID")),
         "driver": _categories(d_name, where_d),
@@ -953,7 +987,7 @@ def _nodes_frames(
         "healthy": _booleans(d_healthy, (label, key, "Drivers.*.Healthy")),
         "health_description": _strings(d_desc, (label, key, "Drivers.*.HealthDescription")),
         "update_time": _times(d_time, (label, key, "Drivers.*.UpdateTime")),
-        "attributes": np.array(d_attrs + [None], dtype=object)[:-1],
+        "attributes": _object_array(d_attrs),
     }
     return nodes_frame, _frame(NODE_DRIVERS, driver_columns_data, m, ctx)
 
@@ -1014,4 +1048,3 @@ def _looks_like(document: Any) -> str:
         shown = ", ".join(sorted(str(k) for k in keys)[:6]) or "none"
         return f"is a JSON object with other keys ({shown})"
     return f"is a JSON {_json_type(document).removeprefix('a ').removeprefix('an ')} ({_short(document)})"
-
