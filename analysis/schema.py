@@ -30,6 +30,8 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "ALLOCATIONS",
+    "ALL_NODES",
     "JOBS",
     "META",
     "NODES",
@@ -208,6 +210,39 @@ TOKENS = Table(
     "One row per legacy Vault token in `VaultTokens` (Nomad 1.7.3 to 1.9; not reported from 1.10).",
 )
 
+ALL_NODES = Table(
+    "all_nodes",
+    (
+        *_CONTEXT,
+        Column("id", "string", "`ID`: the node's full UUID."),
+        Column("name", "string", "`Name`."),
+        Column("address", "string", "`Address`: host part of the node's HTTP address (IPv6 without brackets)."),
+        Column("datacenter", "category", "`Datacenter`."),
+        Column("node_pool", "category", "`NodePool`."),
+        Column("node_class", "category", "`NodeClass`; often \"\"."),
+        Column("status", "category", "`Status`: initializing, ready, down or disconnected."),
+        Column("scheduling_eligibility", "category", "`SchedulingEligibility`: eligible or ineligible."),
+        Column("drain", "boolean", "`Drain`: a drain strategy is set."),
+        Column("version", "category", "`Version`: the raw `nomad.version` attribute, as reported (may be \"\")."),
+    ),
+    "One row per client node from `/v1/nodes` (collected by `fetch --enrich`; needs `node:read`).",
+)
+
+ALLOCATIONS = Table(
+    "allocations",
+    (
+        *_CONTEXT,
+        Column("id", "string", "`ID`: the allocation's full UUID (a `VaultTokens[].AllocID`)."),
+        Column("job_id", "string", "`JobID`: the job the allocation belongs to."),
+        Column("namespace", "category", "`Namespace` of the job."),
+        Column("task_group", "category", "`TaskGroup`."),
+        Column("node_id", "string", "`NodeID`: the node the allocation was placed on."),
+        Column("client_status", "category", "`ClientStatus`: pending, running, complete, failed, lost, unknown."),
+    ),
+    "One row per allocation behind a legacy Vault token, from `/v1/allocation/:id` (`fetch --enrich`; needs "
+    "`read-job` in the allocation's namespace).",
+)
+
 META = Table(
     "meta",
     (
@@ -229,7 +264,7 @@ META = Table(
     "One row describing the snapshot itself.",
 )
 
-TABLES: dict[str, Table] = {t.name: t for t in (JOBS, NODES, NODE_DRIVERS, TOKENS, META)}
+TABLES: dict[str, Table] = {t.name: t for t in (JOBS, NODES, NODE_DRIVERS, TOKENS, ALL_NODES, ALLOCATIONS, META)}
 
 
 def driver_columns(driver: str) -> tuple[str, str]:
