@@ -30,11 +30,14 @@ from analysis.errors import (
     SnapshotShapeError,
     UnknownRegionError,
 )
+from analysis.risk import Analysis, analyse, summarize
 from analysis.snapshot import Snapshot, SnapshotInfo, load_snapshot
+from analysis.versions import compare_versions, is_outdated, parse_version, version_sort_key
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Analysis",
     "ConfigError",
     "EndpointMissingError",
     "NoLeaderError",
@@ -54,5 +57,11 @@ __all__ = [
     "SnapshotShapeError",
     "UnknownRegionError",
     "__version__",
+    "analyse",
+    "compare_versions",
+    "is_outdated",
     "load_snapshot",
+    "parse_version",
+    "summarize",
+    "version_sort_key",
 ]
