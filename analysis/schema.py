@@ -33,9 +33,11 @@ __all__ = [
     "ALLOCATIONS",
     "ALL_NODES",
     "JOBS",
+    "LISTED",
     "META",
     "NODES",
     "NODE_DRIVERS",
+    "SNAPSHOTS",
     "STRING",
     "TABLES",
     "TOKENS",
@@ -124,7 +126,7 @@ JOBS = Table(
         Column("parent_id", "string", '`ParentID`: the periodic or parameterized parent; "" for top-level jobs.'),
         Column("type", "category", "`Type`: service, batch, system or sysbatch."),
         Column("status", "category", "`Status`: pending, running or dead."),
-        Column("status_description", "string", '`StatusDescription`: usually "".'),
+        Column("status_description", "category", '`StatusDescription`: usually "".'),
         Column("stop", "boolean", "`Stop`: the job was stopped by an operator."),
         Column("priority", "Int64", "`Priority`."),
         Column(
@@ -159,7 +161,7 @@ NODES = Table(
         Column("node_pool", "category", "`NodePool`."),
         Column("node_class", "category", '`NodeClass`; often "".'),
         Column("status", "category", "`Status`: initializing, ready, down or disconnected."),
-        Column("status_description", "string", "`StatusDescription`."),
+        Column("status_description", "category", "`StatusDescription`."),
         Column("scheduling_eligibility", "category", "`SchedulingEligibility`: eligible or ineligible."),
         Column("drain", "boolean", "`Drain`: a drain strategy is set."),
         Column("version", "category", '`Version`: the raw `nomad.version` attribute, as reported (may be "").'),
@@ -185,7 +187,7 @@ NODE_DRIVERS = Table(
         Column("driver", "category", "The key in `Drivers`: docker, exec, raw_exec, java, qemu, podman, …"),
         Column("detected", "boolean", "`Detected`."),
         Column("healthy", "boolean", "`Healthy`."),
-        Column("health_description", "string", "`HealthDescription`."),
+        Column("health_description", "category", "`HealthDescription`: `Healthy`, \"\", or why not."),
         Column("update_time", "datetime", "`UpdateTime`, converted from the client's offset to UTC."),
         Column("attributes", "object", "`Attributes`: a dict with the dotted keys verbatim ({} when none)."),
     ),
@@ -295,3 +297,61 @@ def empty_frame(table: Table) -> pd.DataFrame:
         Int64Dtype()
     """
     return pd.DataFrame({c.name: empty_series(c) for c in table.columns})
+
+
+# -- History (analysis.history) ---------------------------------------------------------------------------------
+# Appended here rather than beside the loader's tables: these are computed from snapshots, one row per snapshot or
+# per listed object over time. Their group labels are plain strings ("unknown" when a snapshot does not say), so a
+# fleet's trend groups and plots without categorical surprises on any pandas version.
+
+SNAPSHOTS = Table(
+    "snapshots",
+    (
+        Column("cluster", "string", 'The envelope\'s cluster name, or "unknown" when the snapshot does not say.'),
+        Column("region", "string", 'The envelope\'s region, or "unknown" when the snapshot does not say.'),
+        Column(
+            "captured_at",
+            "datetime",
+            "When the snapshot was captured (envelope `captured_at`), or the file's modification time when it has "
+            "none (see `time_source`), as UTC.",
+        ),
+        Column("time_source", "string", "`captured` (the envelope's time) or `mtime` (the file's: less reliable)."),
+        Column("index", "UInt64", "`Index`: the cluster's latest Raft index (global; orders snapshots of a cluster)."),
+        Column("verdict", "string", "`not-ready`, `cleanup-only` or `clear` (see `analysis.risk.verdict`)."),
+        Column("blocking", "Int64", "What still blocks the migration: `jobs_active` + `nodes_live`."),
+        Column("jobs_active", "Int64", "Listed jobs that are neither stopped nor dead (they block)."),
+        Column("jobs_inactive", "Int64", "Listed jobs that are stopped or dead (cleanup only)."),
+        Column("specs_to_resubmit", "Int64", "Job specs whose own row is listed and active (`action == resubmit`)."),
+        Column("nodes_live", "Int64", "Listed (outdated) nodes that are not down (they block)."),
+        Column("nodes_down", "Int64", "Listed (outdated) nodes that are down (cleanup only)."),
+        Column("tokens", "Int64", "Legacy Vault tokens; <NA> when not reported (Nomad 1.10+), never 0 for that."),
+        Column("nomad_version", "string", "Version of the agent that answered (envelope only, when known)."),
+        Column("shape", "string", "`envelope`, `http-body` or `cli-json` (see `analysis.snapshot`)."),
+        Column("source", "string", "The file the snapshot was read from (as found when it was loaded or exported)."),
+        Column(
+            "snapshot_id",
+            "string",
+            "BLAKE2b-64 of the file's bytes, hex: the snapshot's key in an exported dataset (equal bytes, equal ID).",
+        ),
+    ),
+    "One row per snapshot of a history: its provenance and the counts that matter over time (`History.trend`).",
+)
+
+LISTED = Table(
+    "listed",
+    (
+        Column("cluster", "string", 'Cluster label, as in `snapshots` ("unknown" when not known).'),
+        Column("region", "string", 'Region label, as in `snapshots` ("unknown" when not known).'),
+        Column("namespace", "string", "The job's namespace; <NA> for nodes."),
+        Column("id", "string", "The full job ID or node ID."),
+        Column("name", "string", "The job's or node's name (as last seen)."),
+        Column("first_seen", "datetime", "`captured_at` of the first snapshot that listed it."),
+        Column("last_seen", "datetime", "`captured_at` of the last snapshot that listed it."),
+        Column("listed_for", "timedelta", "`last_seen - first_seen`: how long it has been listed, at least."),
+        Column("snapshots", "Int64", "How many snapshots listed it."),
+        Column("still_listed", "boolean", "Listed in the latest snapshot of its cluster and region."),
+    ),
+    "One row per job or node of a history: when it was listed (`History.longest_listed`).",
+)
+
+TABLES.update({t.name: t for t in (SNAPSHOTS, LISTED)})

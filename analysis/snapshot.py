@@ -44,19 +44,22 @@ import contextlib
 import gc
 import gzip
 import os
+import re
 import sys
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from operator import attrgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+import msgspec
 import numpy as np
 import orjson
 import pandas as pd
 from pandas.api.types import infer_dtype
 
-from analysis import config
+from analysis import config, wire
 from analysis.errors import SnapshotDecodeError, SnapshotNotFoundError, SnapshotShapeError
 from analysis.files import atomic_write
 from analysis.schema import (
@@ -328,12 +331,7 @@ def load_snapshot(
         ('1.6.4', np.int64(60))
     """
     label, payload = _read_source(source)
-    with _gc_paused():
-        if isinstance(payload, Mapping):
-            document: Any = payload
-        else:
-            document = _decode(payload, label)
-        return _from_document(document, label, cluster=cluster, region=region)
+    return _load(payload, label, cluster=cluster, region=region)
 
 
 def build_snapshot(
@@ -348,14 +346,26 @@ def build_snapshot(
         >>> build_snapshot({"OutdatedNodes": []}, source="http://127.0.0.1:4646").info.source
         'http://127.0.0.1:4646'
     """
+    return _load(document, source, cluster=cluster, region=region)
+
+
+def _load(payload: bytes | Mapping[str, Any], label: str, *, cluster: str | None, region: str | None) -> Snapshot:
+    if isinstance(payload, Mapping):
+        try:
+            data = orjson.dumps(payload)
+        except TypeError as exc:
+            raise SnapshotShapeError(f"{label}: holds a value JSON cannot represent ({exc})", path=label) from None
+    else:
+        data = _gunzip(payload, label)
     with _gc_paused():
-        return _from_document(document, source, cluster=cluster, region=region)
+        document = _decode_document(data, label)
+        return _from_document(document, data, label, cluster=cluster, region=region)
 
 
 @contextlib.contextmanager
 def _gc_paused() -> Iterator[None]:
-    # Parsing builds millions of container objects and none of them form cycles; letting the cyclic collector
-    # walk them again and again roughly doubles the load time of a large snapshot.
+    # Loading builds hundreds of thousands of container objects and none of them form cycles; letting the
+    # cyclic collector walk them again and again costs a large share of the load time.
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -393,7 +403,7 @@ def _read_source(source: Any) -> tuple[str, bytes | Mapping[str, Any]]:
     raise TypeError(f"load_snapshot() takes a path, '-', bytes or a dict, not {type(source).__name__}")
 
 
-def _decode(data: bytes, label: str) -> Any:
+def _gunzip(data: bytes, label: str) -> bytes:
     if data[:2] == _GZIP_MAGIC:
         try:
             data = gzip.decompress(data)
@@ -407,15 +417,64 @@ def _decode(data: bytes, label: str) -> Any:
         raise SnapshotDecodeError(
             f"{label}: is empty; expected the JSON of {config.ENDPOINT} or a saved snapshot", path=label
         )
+    return data
+
+
+def _decode_document(data: bytes, label: str) -> wire.Document:
     try:
-        return orjson.loads(data)
-    except orjson.JSONDecodeError as exc:
-        raise SnapshotDecodeError(_describe_json_error(data, exc, label), path=label) from None
+        return wire.DOCUMENT_DECODER.decode(data)
+    except msgspec.ValidationError as exc:
+        path = _validation_path(exc)
+        if path == "$":
+            # Not an object at all: parse it loosely to say what it is instead.
+            raise SnapshotShapeError(
+                f"{label}: {_looks_like(_loose(data, label))}; expected a JSON object from {config.ENDPOINT}",
+                path=label,
+            ) from None
+        raise _shape_error(exc, label, prefix="") from None
+    except msgspec.DecodeError as exc:
+        raise SnapshotDecodeError(_describe_json_error(data, str(exc), label), path=label) from None
 
 
-def _describe_json_error(data: bytes, exc: orjson.JSONDecodeError, label: str) -> str:
-    reason = exc.msg
-    if "utf-8" in reason.lower() or "surrogates" in reason.lower():
+_VALIDATION_RE = re.compile(r"^(?P<what>.*?)(?: - at `(?P<path>[^`]*)`)?$", re.DOTALL)
+
+
+def _validation_path(exc: msgspec.ValidationError) -> str:
+    match = _VALIDATION_RE.match(str(exc))
+    return (match and match.group("path")) or "$"
+
+
+def _shape_error(exc: msgspec.ValidationError, label: str, *, prefix: str) -> SnapshotShapeError:
+    match = _VALIDATION_RE.match(str(exc))
+    what = match.group("what") if match else str(exc)
+    path = _validation_path(exc)
+    field = prefix + path.removeprefix("$").removeprefix(".")
+    field = field.rstrip(".") or "(top level)"
+    what = _TYPE_WORDS.sub(lambda m: _TYPE_NAMES.get(m.group(1), m.group(1)), what)
+    what = what[0].lower() + what[1:] if what else what
+    return SnapshotShapeError(f"{label}: {field}: {what}", path=label, field=field)
+
+
+_TYPE_WORDS = re.compile(r"`([^`]+)`")
+_TYPE_NAMES = {
+    "str | null": "a string or null",
+    "int | null": "an integer or null",
+    "bool | null": "true, false or null",
+    "array | null": "a list or null",
+    "object | null": "an object or null",
+    "str": "a string",
+    "int": "an integer",
+    "bool": "true or false",
+    "float": "a number with a fraction",
+    "array": "a list",
+    "object": "an object",
+    "null": "null",
+    "raw": "a JSON value",
+}
+
+
+def _describe_json_error(data: bytes, reason: str, label: str) -> str:
+    if "utf-8" in reason.lower():
         try:
             data.decode("utf-8")
         except UnicodeDecodeError as uerr:
@@ -423,52 +482,67 @@ def _describe_json_error(data: bytes, exc: orjson.JSONDecodeError, label: str) -
                 f"{label}: is not UTF-8 text (invalid byte at offset {uerr.start}); JSON from Nomad is UTF-8 — "
                 "was the file re-encoded or is it binary?"
             )
-    position = f"line {exc.lineno}, column {exc.colno}"
-    if "end of data" in reason or exc.pos >= len(data.rstrip()):
-        return f"{label}: the JSON ends too early ({position}); the file is truncated — capture it again"
-    return f"{label}: is not valid JSON ({reason} at {position})"
+        return f"{label}: is not UTF-8 text; JSON from Nomad is UTF-8 — was the file re-encoded?"
+    if "truncated" in reason:
+        return f"{label}: the JSON ends too early; the file is truncated — capture it again"
+    match = re.search(r"\(byte (\d+)\)", reason)
+    where = ""
+    if match:
+        offset = int(match.group(1))
+        line = data.count(b"\n", 0, offset) + 1
+        column = offset - (data.rfind(b"\n", 0, offset) + 1) + 1
+        where = f" at line {line}, column {column}"
+    detail = re.sub(r"\s*\(byte \d+\)", "", reason).removeprefix("JSON is malformed: ")
+    return f"{label}: is not valid JSON ({detail}{where})"
 
 
-def _from_document(document: Any, label: str, *, cluster: str | None, region: str | None) -> Snapshot:
-    if not isinstance(document, Mapping):
-        raise SnapshotShapeError(
-            f"{label}: {_looks_like(document)}; expected a JSON object from {config.ENDPOINT}", path=label
-        )
-    envelope: Mapping[str, Any] | None = None
-    if "format" in document and "response" in document:
-        envelope = document
-        body = _check_envelope(document, label)
+def _from_document(
+    document: wire.Document, data: bytes, label: str, *, cluster: str | None, region: str | None
+) -> Snapshot:
+    is_envelope = document.format is not None or document.response is not msgspec.UNSET
+    if is_envelope:
+        _check_envelope(document, label)
+        raw_body = bytes(cast(msgspec.Raw, document.response))
+        try:
+            body = wire.BODY_DECODER.decode(raw_body)
+        except msgspec.ValidationError as exc:
+            if _validation_path(exc) == "$":
+                raise SnapshotShapeError(
+                    f"{label}: envelope field 'response' must be the endpoint's JSON object, got "
+                    f"{_json_type(_loose(raw_body, label))}",
+                    path=label,
+                    field="response",
+                ) from None
+            raise _shape_error(exc, label, prefix="response.") from None
         shape = "envelope"
-        body_shape = envelope.get("body_shape")
+        body_shape = document.body_shape
         if body_shape not in ("http-body", "cli-json"):
-            body_shape = "http-body" if any(k in body for k in _QUERY_META) else "cli-json"
-        body_bytes = orjson.dumps(body)
+            body_shape = "http-body" if _has_query_meta(body) else "cli-json"
     else:
-        body = document
-        if not any(key in body for key in _LISTS):
+        body = document.body()
+        if all(getattr(body, key) is msgspec.UNSET for key in _LISTS):
             raise SnapshotShapeError(
-                f"{label}: {_looks_like(document)}; expected the body of {config.ENDPOINT} "
+                f"{label}: {_looks_like(_loose(data, label))}; expected the body of {config.ENDPOINT} "
                 "(keys JobsWithoutVaultIdentity, OutdatedNodes, VaultTokens) or a saved snapshot",
                 path=label,
             )
-        shape = body_shape = "http-body" if any(k in body for k in _QUERY_META) else "cli-json"
-        body_bytes = orjson.dumps(body)
+        shape = body_shape = "http-body" if _has_query_meta(body) else "cli-json"
+        raw_body = data
 
-    info = _info(body, envelope, label, shape, body_shape, cluster=cluster, region=region)
-    jobs_list = _list(body, "JobsWithoutVaultIdentity", label)
-    nodes_list = _list(body, "OutdatedNodes", label)
-    tokens_list = _list(body, "VaultTokens", label)
+    info = _info(body, document if is_envelope else None, label, shape, body_shape, cluster=cluster, region=region)
     ctx = (info.cluster, info.region)
-    jobs = _jobs_frame(jobs_list, label, ctx)
-    nodes, node_drivers = _nodes_frames(nodes_list, label, ctx)
-    tokens = _tokens_frame(tokens_list, label, ctx)
+    jobs = _jobs_frame(_present(body.JobsWithoutVaultIdentity), label, ctx)
+    nodes, node_drivers = _nodes_frames(_present(body.OutdatedNodes), label, ctx)
+    tokens = _tokens_frame(_present(body.VaultTokens), label, ctx)
 
     all_nodes = allocations = None
-    enrichment = envelope.get("enrichment") if envelope is not None else None
-    if enrichment is not None and not isinstance(enrichment, Mapping):
-        raise SnapshotShapeError(
-            f"{label}: field 'enrichment' must be an object or null", path=label, field="enrichment"
-        )
+    enrichment: Any = None
+    if is_envelope and document.enrichment is not msgspec.UNSET:
+        enrichment = orjson.loads(bytes(document.enrichment))
+        if enrichment is not None and not isinstance(enrichment, Mapping):
+            raise SnapshotShapeError(
+                f"{label}: field 'enrichment' must be an object or null", path=label, field="enrichment"
+            )
     if enrichment:
         from analysis import enrich  # local: enrichment is optional and rarely present
 
@@ -480,23 +554,39 @@ def _from_document(document: Any, label: str, *, cluster: str | None, region: st
         node_drivers=node_drivers,
         tokens=tokens,
         info=info,
-        body=body_bytes,
+        body=raw_body,
         all_nodes=all_nodes,
         allocations=allocations,
         enrichment=enrichment,
     )
 
 
-def _check_envelope(document: Mapping[str, Any], label: str) -> Mapping[str, Any]:
-    if document.get("format") != config.ENVELOPE_FORMAT:
+def _loose(data: bytes, label: str) -> Any:
+    """Parse without a schema, only to describe a document that is not a snapshot."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise SnapshotDecodeError(_describe_json_error(data, exc.msg, label), path=label) from None
+
+
+def _present(value: Any) -> list[Any]:
+    return [] if value is None or value is msgspec.UNSET else value
+
+
+def _has_query_meta(body: wire.Body) -> bool:
+    return any(getattr(body, key) is not None for key in _QUERY_META)
+
+
+def _check_envelope(document: wire.Document, label: str) -> None:
+    if document.format != config.ENVELOPE_FORMAT:
         raise SnapshotShapeError(
-            f"{label}: has a 'format' of {document.get('format')!r}, not {config.ENVELOPE_FORMAT!r}; "
+            f"{label}: has a 'format' of {document.format!r}, not {config.ENVELOPE_FORMAT!r}; "
             "it is not a snapshot written by this toolkit",
             path=label,
             field="format",
         )
-    version = document.get("version")
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+    version = document.version
+    if version is None or version < 1:
         raise SnapshotShapeError(
             f"{label}: envelope field 'version' must be a positive integer, got {version!r}",
             path=label,
@@ -509,19 +599,15 @@ def _check_envelope(document: Mapping[str, Any], label: str) -> Mapping[str, Any
             path=label,
             field="version",
         )
-    body = document.get("response")
-    if not isinstance(body, Mapping):
+    if document.response is msgspec.UNSET:
         raise SnapshotShapeError(
-            f"{label}: envelope field 'response' must be the endpoint's JSON object, got {_json_type(body)}",
-            path=label,
-            field="response",
+            f"{label}: envelope has no 'response' (the endpoint's JSON)", path=label, field="response"
         )
-    return body
 
 
 def _info(
-    body: Mapping[str, Any],
-    envelope: Mapping[str, Any] | None,
+    body: wire.Body,
+    envelope: wire.Document | None,
     label: str,
     shape: str,
     body_shape: str,
@@ -529,73 +615,55 @@ def _info(
     cluster: str | None,
     region: str | None,
 ) -> SnapshotInfo:
-    env = envelope or {}
-    headers_raw = env.get("headers") or {}
-    if not isinstance(headers_raw, Mapping):
-        raise SnapshotShapeError(f"{label}: envelope field 'headers' must be an object", path=label, field="headers")
-    headers = {str(k): str(v) for k, v in headers_raw.items()}
-
-    index = body.get("Index")
+    headers = dict(envelope.headers or {}) if envelope is not None else {}
+    index = body.Index
     if index is None and "X-Nomad-Index" in headers:
         index = _header_int(headers["X-Nomad-Index"], label, "headers.X-Nomad-Index")
-    _check_scalar(index, int, label, "Index")
-    known_leader = body.get("KnownLeader")
+    known_leader = body.KnownLeader
     if known_leader is None and "X-Nomad-KnownLeader" in headers:
         known_leader = headers["X-Nomad-KnownLeader"] == "true"
-    _check_scalar(known_leader, bool, label, "KnownLeader")
-    last_contact = body.get("LastContact")
+    last_contact = body.LastContact
     if last_contact is None and "X-Nomad-LastContact" in headers:
         # The header is in milliseconds; the body in nanoseconds.
         last_contact = _header_int(headers["X-Nomad-LastContact"], label, "headers.X-Nomad-LastContact") * 1_000_000
-    _check_scalar(last_contact, int, label, "LastContact")
 
     captured_at = None
-    if env.get("captured_at") is not None:
-        captured_at = _parse_time_scalar(env["captured_at"], label, "captured_at")
-    for key in ("cluster", "region", "address", "nomad_version"):
-        _check_scalar(env.get(key), str, label, key)
-    notes = ()
-    enrichment = env.get("enrichment")
-    if isinstance(enrichment, Mapping) and isinstance(enrichment.get("notes"), list):
-        notes = tuple(str(n) for n in enrichment["notes"])
+    notes: tuple[str, ...] = ()
+    env_cluster = env_region = address = nomad_version = None
+    if envelope is not None:
+        if envelope.captured_at is not None:
+            captured_at = _parse_time_scalar(envelope.captured_at, label, "captured_at")
+        env_cluster, env_region = envelope.cluster, envelope.region
+        address, nomad_version = envelope.address, envelope.nomad_version
     return SnapshotInfo(
         source=label,
         shape=shape,
         body_shape=body_shape,
-        cluster=cluster if cluster is not None else env.get("cluster"),
-        region=region if region is not None else env.get("region"),
+        cluster=cluster if cluster is not None else env_cluster,
+        region=region if region is not None else env_region,
         captured_at=captured_at,
-        address=env.get("address"),
-        nomad_version=env.get("nomad_version"),
+        address=address,
+        nomad_version=nomad_version,
         index=index,
         known_leader=known_leader,
         last_contact_ns=last_contact,
-        tokens_reported=isinstance(body.get("VaultTokens"), list),
+        tokens_reported=isinstance(body.VaultTokens, list),
         headers=headers,
         enrichment_notes=notes,
     )
-
-
-def _check_scalar(value: Any, kind: type, label: str, name: str) -> None:
-    if value is None:
-        return
-    ok = isinstance(value, kind) and (kind is bool or not isinstance(value, bool))
-    if not ok:
-        raise SnapshotShapeError(
-            f"{label}: field '{name}' must be {_KIND_NAMES[kind]}, got {_json_type(value)} {_short(value)}",
-            path=label,
-            field=name,
-        )
 
 
 def _header_int(value: str, label: str, name: str) -> int:
     try:
         return int(value)
     except ValueError:
-        raise SnapshotShapeError(f"{label}: {name} must be an integer, got {value!r}", path=label, field=name) from None
+        raise SnapshotShapeError(
+            f"{label}: {name} must be an integer, got {value!r}", path=label, field=name
+        ) from None
 
 
 def _list(body: Mapping[str, Any], key: str, label: str) -> list[Any]:
+    """A list of objects under ``key`` of a loosely parsed document (enrichment data), checked."""
     value = body.get(key)
     if value is None:
         return []
@@ -606,16 +674,14 @@ def _list(body: Mapping[str, Any], key: str, label: str) -> list[Any]:
     for i, item in enumerate(value):
         if type(item) is not dict:
             raise SnapshotShapeError(
-                f"{label}: {key}[{i}] must be an object, got {_json_type(item)}",
-                path=label,
-                field=f"{key}[{i}]",
+                f"{label}: {key}[{i}] must be an object, got {_json_type(item)}", path=label, field=f"{key}[{i}]"
             )
     return value
 
 
 # -- column builders ------------------------------------------------------------------------------------------
-# Each takes the list of raw values (None where the key is absent or null), checks their JSON types in bulk,
-# and returns an array of the schema's dtype. A wrong type names the list, the row and the key.
+# Values decoded through analysis.wire are already type-checked; the checking builders (_column and friends)
+# serve loosely parsed data (enrichment), naming the list, the row and the key of a wrong value.
 
 _KIND_NAMES: dict[type, str] = {int: "an integer", bool: "true or false", str: "a string"}
 
@@ -671,23 +737,27 @@ def _kind_name(ok: Any) -> str:
     return {_is_str: "a string", _is_int: "an integer", _is_bool: "true or false"}.get(ok, "valid")
 
 
-def _strings(values: list[Any], where: tuple[str, str, str]) -> Any:
-    kind = infer_dtype(values, skipna=True)
-    if kind not in ("string", "empty"):
-        raise _bad_value(values, _is_str, where)
-    return pd.array(np.asarray(values, dtype=object), dtype=STRING)
+def _strings(values: Sequence[Any], where: tuple[str, str, str] | None = None, check: bool = True) -> Any:
+    if check and where is not None and infer_dtype(values, skipna=True) not in ("string", "empty"):
+        raise _bad_value(list(values), _is_str, where)
+    return pd.array(np.array(values, dtype=object), dtype=STRING)
 
 
-def _categories(values: list[Any], where: tuple[str, str, str]) -> pd.Categorical:
+def _categories(values: Sequence[Any], where: tuple[str, str, str] | None = None, check: bool = True) -> Any:
     try:
         distinct = set(values)
     except TypeError:
-        raise _bad_value(values, _is_str, where) from None
+        assert where is not None
+        raise _bad_value(list(values), _is_str, where) from None
     distinct.discard(None)
-    if infer_dtype(list(distinct), skipna=True) not in ("string", "empty"):
-        raise _bad_value(values, _is_str, where)
-    categories = pd.Index(sorted(distinct), dtype=STRING)
-    return pd.Categorical(values, categories=categories)
+    if check and where is not None and infer_dtype(list(distinct), skipna=True) not in ("string", "empty"):
+        raise _bad_value(list(values), _is_str, where)
+    categories = sorted(distinct)
+    # Codes through a dict: pd.Categorical(values) would first infer a dtype for every value.
+    code_of: dict[Any, int] = {c: i for i, c in enumerate(categories)}
+    code_of[None] = -1
+    codes = np.fromiter(map(code_of.__getitem__, values), dtype=np.int32, count=len(values))
+    return pd.Categorical.from_codes(codes, categories=pd.Index(categories, dtype=STRING))
 
 
 def _object_array(values: list[Any]) -> np.ndarray:
@@ -701,29 +771,32 @@ def _constant_category(value: str | None, n: int) -> pd.Categorical:
     return pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=pd.Index([value], dtype=STRING))
 
 
-def _booleans(values: list[Any], where: tuple[str, str, str]) -> Any:
-    distinct = set(values)
-    if not distinct <= {True, False, None} or any(type(v) is int for v in distinct):
-        raise _bad_value(values, _is_bool, where)
-    mask = np.fromiter((v is None for v in values), dtype=bool, count=len(values)) if None in distinct else None
-    data = np.array([bool(v) for v in values], dtype=bool) if mask is not None else np.array(values, dtype=bool)
-    if mask is None:
-        mask = np.zeros(len(values), dtype=bool)
+def _booleans(values: Sequence[Any], where: tuple[str, str, str] | None = None, check: bool = True) -> Any:
+    if check and where is not None:
+        distinct = set(values)
+        if not distinct <= {True, False, None} or any(type(v) is int for v in distinct):
+            raise _bad_value(values, _is_bool, where)
+    n = len(values)
+    if None in values:
+        mask = np.fromiter((v is None for v in values), dtype=bool, count=n)
+        data = np.fromiter((v is True for v in values), dtype=bool, count=n)
+    else:
+        mask = np.zeros(n, dtype=bool)
+        data = np.array(values, dtype=bool)
     return pd.arrays.BooleanArray(data, mask)
 
 
-def _integers(values: list[Any], where: tuple[str, str, str], unsigned: bool) -> Any:
+def _integers(values: Sequence[Any], where: tuple[str, str, str] | None, unsigned: bool, check: bool = True) -> Any:
     n = len(values)
     has_null = None in values
     filled = [0 if v is None else v for v in values] if has_null else values
-    kind = infer_dtype(filled, skipna=False) if n else "integer"
-    if kind != "integer":
+    if check and where is not None and n and infer_dtype(filled, skipna=False) != "integer":
         raise _bad_value(values, _is_int, where)
     dtype = np.uint64 if unsigned else np.int64
     try:
         data = np.array(filled, dtype=dtype) if n else np.empty(0, dtype=dtype)
     except OverflowError:
-        label, list_key, key = where
+        label, list_key, key = where or ("<data>", "?", "?")
         raise SnapshotShapeError(
             f"{label}: {list_key}[].{key} holds a value outside the {'unsigned ' if unsigned else ''}64-bit range",
             path=label,
@@ -733,22 +806,20 @@ def _integers(values: list[Any], where: tuple[str, str, str], unsigned: bool) ->
     return pd.arrays.IntegerArray(data, mask)
 
 
-def _unix_ns(values: list[Any], where: tuple[str, str, str]) -> Any:
-    ints = _integers(values, where, unsigned=False)
+def _unix_ns(values: Sequence[Any]) -> Any:
+    ints = _integers(values, None, unsigned=False)
     data = ints.to_numpy(dtype=np.int64, na_value=np.iinfo(np.int64).min)  # int64 min is NaT
     return pd.DatetimeIndex(data.view("M8[ns]")).tz_localize("UTC").array
 
 
-def _times(values: list[Any], where: tuple[str, str, str]) -> Any:
-    kind = infer_dtype(values, skipna=True)
-    if kind not in ("string", "empty"):
-        raise _bad_value(values, _is_str, where)
-    if kind == "empty":
+def _times(values: Sequence[Any], where: tuple[str, str]) -> Any:
+    """RFC 3339 strings (any offset, up to nanoseconds) or None into UTC nanosecond timestamps."""
+    if all(v is None for v in values):
         return pd.DatetimeIndex(np.full(len(values), np.datetime64("NaT", "ns"))).tz_localize("UTC").array
     try:
         parsed = pd.to_datetime(values, utc=True, format="ISO8601")
     except (ValueError, OverflowError):
-        label, list_key, key = where
+        label, field = where
         for i, value in enumerate(values):
             if value is None:
                 continue
@@ -756,9 +827,9 @@ def _times(values: list[Any], where: tuple[str, str, str]) -> Any:
                 pd.to_datetime(value, utc=True, format="ISO8601")
             except (ValueError, OverflowError):
                 raise SnapshotShapeError(
-                    f"{label}: {list_key}[{i}].{key} is not an RFC 3339 time: {_short(value)}",
+                    f"{label}: {field.replace('[]', f'[{i}]', 1)} is not an RFC 3339 time: {_short(value)}",
                     path=label,
-                    field=f"{list_key}[{i}].{key}",
+                    field=field,
                 ) from None
         raise
     # pandas 3 infers microseconds when no value has nanosecond digits; the schema says nanoseconds.
@@ -769,28 +840,31 @@ def _parse_time_scalar(value: Any, label: str, name: str) -> pd.Timestamp:
     if not isinstance(value, str):
         raise SnapshotShapeError(f"{label}: field '{name}' must be an RFC 3339 time string", path=label, field=name)
     try:
-        return pd.Timestamp(value).tz_convert("UTC") if pd.Timestamp(value).tzinfo else pd.Timestamp(value, tz="UTC")
+        stamp = pd.Timestamp(value)
     except ValueError:
         raise SnapshotShapeError(
             f"{label}: field '{name}' is not an RFC 3339 time: {_short(value)}", path=label, field=name
         ) from None
+    return stamp.tz_convert("UTC") if stamp.tzinfo else stamp.tz_localize("UTC")
 
 
 def _format_time(ts: pd.Timestamp) -> str:
     return ts.tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%S.%fZ") if ts.tzinfo else ts.isoformat()
 
 
-def _column(kind: str, values: list[Any], where: tuple[str, str, str]) -> Any:
+def _column(kind: str, values: Sequence[Any], where: tuple[str, str, str] | None = None, check: bool = True) -> Any:
+    """An array of the schema kind. ``where`` (label, list, key) names the place in errors; ``check`` also
+    checks the values' JSON types (values decoded through :mod:`analysis.wire` are checked already)."""
     if kind == "string":
-        return _strings(values, where)
+        return _strings(values, where, check)
     if kind == "category":
-        return _categories(values, where)
+        return _categories(values, where, check)
     if kind == "boolean":
-        return _booleans(values, where)
+        return _booleans(values, where, check)
     if kind == "UInt64":
-        return _integers(values, where, unsigned=True)
+        return _integers(values, where, unsigned=True, check=check)
     if kind == "Int64":
-        return _integers(values, where, unsigned=False)
+        return _integers(values, where, unsigned=False, check=check)
     raise AssertionError(kind)
 
 
@@ -807,7 +881,19 @@ def _frame(table: Table, columns: dict[str, Any], n: int, ctx: tuple[str | None,
     return pd.DataFrame(data, copy=False)
 
 
-# (column, JSON key, kind) for the plain fields; the rest are built by hand below.
+def _attr(records: list[Any], name: str) -> list[Any]:
+    return list(map(attrgetter(name), records))
+
+
+def _fields(records: list[Any], names: Sequence[str]) -> dict[str, tuple[Any, ...]]:
+    """Several attributes of every record, as columns: one C-level pass instead of one per attribute."""
+    if len(names) == 1:
+        return {names[0]: tuple(_attr(records, names[0]))}
+    rows = list(map(attrgetter(*names), records))
+    return dict(zip(names, zip(*rows, strict=True), strict=True))
+
+
+# (column, struct field, kind) for the plain fields; the rest are built by hand below.
 _JOB_FIELDS = (
     ("namespace", "Namespace", "category"),
     ("id", "ID", "string"),
@@ -815,7 +901,7 @@ _JOB_FIELDS = (
     ("parent_id", "ParentID", "string"),
     ("type", "Type", "category"),
     ("status", "Status", "category"),
-    ("status_description", "StatusDescription", "string"),
+    ("status_description", "StatusDescription", "category"),
     ("stop", "Stop", "boolean"),
     ("priority", "Priority", "Int64"),
     ("node_pool", "NodePool", "category"),
@@ -827,27 +913,19 @@ _JOB_FIELDS = (
 )
 
 
-def _jobs_frame(jobs: list[dict[str, Any]], label: str, ctx: tuple[str | None, str | None]) -> pd.DataFrame:
+def _jobs_frame(jobs: list[wire.JobStub], label: str, ctx: tuple[str | None, str | None]) -> pd.DataFrame:
     if not jobs:
         return empty_frame(JOBS)
     key = "JobsWithoutVaultIdentity"
-    columns: dict[str, Any] = {}
-    for name, json_key, kind in _JOB_FIELDS:
-        columns[name] = _column(kind, [j.get(json_key) for j in jobs], (label, key, json_key))
-    datacenters = [j.get("Datacenters") for j in jobs]
-    for i, value in enumerate(datacenters):
-        if value is not None and (type(value) is not list or not all(isinstance(d, str) for d in value)):
-            raise SnapshotShapeError(
-                f"{label}: {key}[{i}].Datacenters must be a list of strings, got {_json_type(value)}",
-                path=label,
-                field=f"{key}[{i}].Datacenters",
-            )
-    columns["datacenters"] = _object_array(datacenters)
-    multiregion = [
-        ("Multiregion" in j) and (j["Multiregion"] is not None) if "Multiregion" in j else None for j in jobs
-    ]
-    columns["multiregion"] = _booleans(multiregion, (label, key, "Multiregion"))
-    columns["submit_time"] = _unix_ns([j.get("SubmitTime") for j in jobs], (label, key, "SubmitTime"))
+    raw = _fields(jobs, [attr for _, attr, _ in _JOB_FIELDS] + ["Datacenters", "Multiregion", "SubmitTime"])
+    columns: dict[str, Any] = {
+        name: _column(kind, raw[attr], (label, key, attr), check=False) for name, attr, kind in _JOB_FIELDS
+    }
+    columns["datacenters"] = _object_array(list(raw["Datacenters"]))
+    columns["multiregion"] = _booleans(
+        [None if m is msgspec.UNSET else bytes(m) != b"null" for m in raw["Multiregion"]]
+    )
+    columns["submit_time"] = _unix_ns(raw["SubmitTime"])
     return _frame(JOBS, columns, len(jobs), ctx)
 
 
@@ -859,7 +937,7 @@ _NODE_FIELDS = (
     ("node_pool", "NodePool", "category"),
     ("node_class", "NodeClass", "category"),
     ("status", "Status", "category"),
-    ("status_description", "StatusDescription", "string"),
+    ("status_description", "StatusDescription", "category"),
     ("scheduling_eligibility", "SchedulingEligibility", "category"),
     ("drain", "Drain", "boolean"),
     ("version", "Version", "category"),
@@ -869,127 +947,70 @@ _NODE_FIELDS = (
 
 
 def _nodes_frames(
-    nodes: list[dict[str, Any]], label: str, ctx: tuple[str | None, str | None]
+    nodes: list[wire.NodeStub], label: str, ctx: tuple[str | None, str | None]
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     if not nodes:
         return empty_frame(NODES), empty_frame(NODE_DRIVERS)
-    key = "OutdatedNodes"
     n = len(nodes)
-    columns: dict[str, Any] = {}
-    for name, json_key, kind in _NODE_FIELDS:
-        columns[name] = _column(kind, [node.get(json_key) for node in nodes], (label, key, json_key))
+    key = "OutdatedNodes"
+    raw = _fields(nodes, [attr for _, attr, _ in _NODE_FIELDS] + ["LastDrain", "HostVolumes", "Drivers"])
+    columns: dict[str, Any] = {
+        name: _column(kind, raw[attr], (label, key, attr), check=False) for name, attr, kind in _NODE_FIELDS
+    }
 
-    # LastDrain: null when the node was never drained.
-    drain_status: list[Any] = [None] * n
-    drain_started: list[Any] = [None] * n
-    drain_updated: list[Any] = [None] * n
-    host_volumes: list[Any] = [None] * n
-    for i, node in enumerate(nodes):
-        last = node.get("LastDrain")
-        if last is not None:
-            if type(last) is not dict:
-                raise SnapshotShapeError(
-                    f"{label}: {key}[{i}].LastDrain must be an object or null, got {_json_type(last)}",
-                    path=label,
-                    field=f"{key}[{i}].LastDrain",
-                )
-            drain_status[i] = last.get("Status")
-            drain_started[i] = last.get("StartedAt")
-            drain_updated[i] = last.get("UpdatedAt")
-        if "HostVolumes" in node:
-            volumes = node["HostVolumes"]
-            if volumes is None:
-                host_volumes[i] = []
-            elif type(volumes) is dict:
-                host_volumes[i] = sorted(volumes)
-            else:
-                raise SnapshotShapeError(
-                    f"{label}: {key}[{i}].HostVolumes must be an object or null, got {_json_type(volumes)}",
-                    path=label,
-                    field=f"{key}[{i}].HostVolumes",
-                )
-    columns["last_drain_status"] = _categories(drain_status, (label, key, "LastDrain.Status"))
-    columns["last_drain_started_at"] = _times(drain_started, (label, key, "LastDrain.StartedAt"))
-    columns["last_drain_updated_at"] = _times(drain_updated, (label, key, "LastDrain.UpdatedAt"))
-    columns["host_volumes"] = _object_array(host_volumes)
+    drains = raw["LastDrain"]
+    columns["last_drain_status"] = _categories([d and d.Status for d in drains])
+    columns["last_drain_started_at"] = _times([d and d.StartedAt for d in drains], (label, f"{key}[].LastDrain.StartedAt"))
+    columns["last_drain_updated_at"] = _times([d and d.UpdatedAt for d in drains], (label, f"{key}[].LastDrain.UpdatedAt"))
+    # HostVolumes: absent (the CLI's -json drops it) is unknown; null is "none".
+    columns["host_volumes"] = _object_array(
+        [None if v is msgspec.UNSET else sorted(v) if v else [] for v in raw["HostVolumes"]]
+    )
 
-    # One pass over every node's Drivers map feeds both the long table and the per-driver wide columns.
-    ids = [node.get("ID") for node in nodes]
-    d_node: list[Any] = []
+    # Flatten every Drivers map with C-level list extends; the per-driver wide columns are then scattered from
+    # the long table with numpy rather than filled one value at a time.
+    d_idx: list[int] = []
     d_name: list[str] = []
-    d_detected: list[Any] = []
-    d_healthy: list[Any] = []
-    d_desc: list[Any] = []
-    d_time: list[Any] = []
-    d_attrs: list[Any] = []
-    wide: dict[str, tuple[list[Any], list[Any]]] = {}
-    for i, node in enumerate(nodes):
-        drivers = node.get("Drivers")
-        if not drivers:
-            if drivers is not None and type(drivers) is not dict:
-                raise SnapshotShapeError(
-                    f"{label}: {key}[{i}].Drivers must be an object or null, got {_json_type(drivers)}",
-                    path=label,
-                    field=f"{key}[{i}].Drivers",
-                )
-            continue
-        if type(drivers) is not dict:
-            raise SnapshotShapeError(
-                f"{label}: {key}[{i}].Drivers must be an object or null, got {_json_type(drivers)}",
-                path=label,
-                field=f"{key}[{i}].Drivers",
-            )
-        node_id = ids[i]
-        for driver, info in drivers.items():
-            if type(info) is not dict:
-                raise SnapshotShapeError(
-                    f"{label}: {key}[{i}].Drivers.{driver} must be an object, got {_json_type(info)}",
-                    path=label,
-                    field=f"{key}[{i}].Drivers.{driver}",
-                )
-            detected = info.get("Detected")
-            healthy = info.get("Healthy")
-            d_node.append(node_id)
-            d_name.append(driver)
-            d_detected.append(detected)
-            d_healthy.append(healthy)
-            d_desc.append(info.get("HealthDescription"))
-            d_time.append(info.get("UpdateTime"))
-            attrs = info.get("Attributes")
-            d_attrs.append(attrs if attrs is not None else {})
-            slot = wide.get(driver)
-            if slot is None:
-                slot = wide[driver] = ([None] * n, [None] * n)
-            slot[0][i] = detected
-            slot[1][i] = healthy
-
-    where_d = (label, key, "Drivers.*")
-    for driver in sorted(wide):
-        detected_col, healthy_col = driver_columns(driver)
-        columns[detected_col] = _booleans(wide[driver][0], (label, key, f"Drivers.{driver}.Detected"))
-        columns[healthy_col] = _booleans(wide[driver][1], (label, key, f"Drivers.{driver}.Healthy"))
+    d_info: list[wire.DriverInfo] = []
+    for i, drivers in enumerate(raw["Drivers"]):
+        if drivers:
+            d_idx.extend([i] * len(drivers))
+            d_name.extend(drivers)
+            d_info.extend(drivers.values())
+    m = len(d_idx)
+    driver_cat = _categories(d_name)
+    info = _fields(d_info, ["Detected", "Healthy", "HealthDescription", "UpdateTime", "Attributes"]) if m else {}
+    detected = _booleans(info["Detected"]) if m else None
+    healthy = _booleans(info["Healthy"]) if m else None
+    positions = np.array(d_idx, dtype=np.intp)
+    codes = driver_cat.codes
+    flags = [
+        (values.to_numpy(dtype=bool, na_value=False), np.asarray(values.isna()))
+        for values in ((detected, healthy) if m else ())
+    ]
+    for code, driver in enumerate(driver_cat.categories):
+        rows = codes == code
+        at = positions[rows]
+        for column, (values, isna) in zip(driver_columns(driver), flags, strict=True):
+            data = np.zeros(n, dtype=bool)
+            missing = np.ones(n, dtype=bool)  # <NA> where a node does not report the driver
+            data[at] = values[rows]
+            missing[at] = isna[rows]
+            columns[column] = pd.arrays.BooleanArray(data, missing)
     nodes_frame = _frame(NODES, columns, n, ctx)
-
-    m = len(d_node)
     if m == 0:
         return nodes_frame, empty_frame(NODE_DRIVERS)
-    for i, attrs in enumerate(d_attrs):
-        if type(attrs) is not dict:
-            raise SnapshotShapeError(
-                f"{label}: {key}[].Drivers.{d_name[i]}.Attributes must be an object or null (node {d_node[i]})",
-                path=label,
-                field=f"{key}[].Drivers.Attributes",
-            )
-    driver_columns_data = {
-        "node_id": _strings(d_node, (label, key, "ID")),
-        "driver": _categories(d_name, where_d),
-        "detected": _booleans(d_detected, (label, key, "Drivers.*.Detected")),
-        "healthy": _booleans(d_healthy, (label, key, "Drivers.*.Healthy")),
-        "health_description": _strings(d_desc, (label, key, "Drivers.*.HealthDescription")),
-        "update_time": _times(d_time, (label, key, "Drivers.*.UpdateTime")),
-        "attributes": _object_array(d_attrs),
+    ids = np.array(raw["ID"], dtype=object)
+    driver_data = {
+        "node_id": pd.array(ids[positions], dtype=STRING),
+        "driver": driver_cat,
+        "detected": detected,
+        "healthy": healthy,
+        "health_description": _categories(info["HealthDescription"]),
+        "update_time": _times(info["UpdateTime"], (label, f"{key}[].Drivers.*.UpdateTime")),
+        "attributes": _object_array([a if a is not None else {} for a in info["Attributes"]]),
     }
-    return nodes_frame, _frame(NODE_DRIVERS, driver_columns_data, m, ctx)
+    return nodes_frame, _frame(NODE_DRIVERS, driver_data, m, ctx)
 
 
 _TOKEN_FIELDS = (
@@ -1002,13 +1023,12 @@ _TOKEN_FIELDS = (
 )
 
 
-def _tokens_frame(tokens: list[dict[str, Any]], label: str, ctx: tuple[str | None, str | None]) -> pd.DataFrame:
+def _tokens_frame(tokens: list[wire.VaultAccessor], label: str, ctx: tuple[str | None, str | None]) -> pd.DataFrame:
     if not tokens:
         return empty_frame(TOKENS)
-    key = "VaultTokens"
+    raw = _fields(tokens, [attr for _, attr, _ in _TOKEN_FIELDS])
     columns = {
-        name: _column(kind, [t.get(json_key) for t in tokens], (label, key, json_key))
-        for name, json_key, kind in _TOKEN_FIELDS
+        name: _column(kind, raw[attr], (label, "VaultTokens", attr), check=False) for name, attr, kind in _TOKEN_FIELDS
     }
     return _frame(TOKENS, columns, len(tokens), ctx)
 
