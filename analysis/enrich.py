@@ -66,9 +66,7 @@ _ALLOC_FIELDS = (
 ALLOCATION_KEYS = tuple(json_key for _, json_key, _ in _ALLOC_FIELDS)
 
 
-def all_nodes_frame(
-    nodes: list[Any] | None, label: str, ctx: tuple[str | None, str | None]
-) -> pd.DataFrame | None:
+def all_nodes_frame(nodes: list[Any] | None, label: str, ctx: tuple[str | None, str | None]) -> pd.DataFrame | None:
     """Every client node from ``/v1/nodes``, one row each (schema :data:`analysis.schema.ALL_NODES`).
 
     Args:
@@ -85,9 +83,7 @@ def all_nodes_frame(
     return _flatten(nodes, "enrichment.nodes", _NODE_FIELDS, ALL_NODES, label, ctx)
 
 
-def allocations_frame(
-    allocs: list[Any] | None, label: str, ctx: tuple[str | None, str | None]
-) -> pd.DataFrame | None:
+def allocations_frame(allocs: list[Any] | None, label: str, ctx: tuple[str | None, str | None]) -> pd.DataFrame | None:
     """The allocations behind the legacy Vault tokens, one row each (schema :data:`analysis.schema.ALLOCATIONS`).
 
     Args:
@@ -122,6 +118,8 @@ def _flatten(
     rows = _list({key: items}, key, label)
     if not rows:
         return empty_frame(table)
-    columns = {name: _column(kind, [row.get(json_key) for row in rows], (label, key, json_key))
-               for name, json_key, kind in fields}
+    columns = {
+        name: _column(kind, [row.get(json_key) for row in rows], (label, key, json_key))
+        for name, json_key, kind in fields
+    }
     return _frame(table, columns, len(rows), ctx)
