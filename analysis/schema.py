@@ -221,11 +221,11 @@ ALL_NODES = Table(
         Column("address", "string", "`Address`: host part of the node's HTTP address (IPv6 without brackets)."),
         Column("datacenter", "category", "`Datacenter`."),
         Column("node_pool", "category", "`NodePool`."),
-        Column("node_class", "category", "`NodeClass`; often \"\"."),
+        Column("node_class", "category", '`NodeClass`; often "".'),
         Column("status", "category", "`Status`: initializing, ready, down or disconnected."),
         Column("scheduling_eligibility", "category", "`SchedulingEligibility`: eligible or ineligible."),
         Column("drain", "boolean", "`Drain`: a drain strategy is set."),
-        Column("version", "category", "`Version`: the raw `nomad.version` attribute, as reported (may be \"\")."),
+        Column("version", "category", '`Version`: the raw `nomad.version` attribute, as reported (may be "").'),
     ),
     "One row per client node from `/v1/nodes` (collected by `fetch --enrich`; needs `node:read`).",
 )
