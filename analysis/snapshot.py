@@ -529,13 +529,6 @@ def _from_document(
         shape = body_shape = "http-body" if _has_query_meta(body) else "cli-json"
         raw_body = data
 
-    info = _info(body, document if is_envelope else None, label, shape, body_shape, cluster=cluster, region=region)
-    ctx = (info.cluster, info.region)
-    jobs = _jobs_frame(_present(body.JobsWithoutVaultIdentity), label, ctx)
-    nodes, node_drivers = _nodes_frames(_present(body.OutdatedNodes), label, ctx)
-    tokens = _tokens_frame(_present(body.VaultTokens), label, ctx)
-
-    all_nodes = allocations = None
     enrichment: Any = None
     if is_envelope and document.enrichment is not msgspec.UNSET:
         enrichment = orjson.loads(bytes(document.enrichment))
@@ -543,6 +536,16 @@ def _from_document(
             raise SnapshotShapeError(
                 f"{label}: field 'enrichment' must be an object or null", path=label, field="enrichment"
             )
+    notes = enrichment.get("notes") if enrichment else None
+    notes = tuple(str(n) for n in notes) if isinstance(notes, list) else ()
+    info = _info(body, document if is_envelope else None, label, shape, body_shape, cluster=cluster, region=region,
+                 notes=notes)
+    ctx = (info.cluster, info.region)
+    jobs = _jobs_frame(_present(body.JobsWithoutVaultIdentity), label, ctx)
+    nodes, node_drivers = _nodes_frames(_present(body.OutdatedNodes), label, ctx)
+    tokens = _tokens_frame(_present(body.VaultTokens), label, ctx)
+
+    all_nodes = allocations = None
     if enrichment:
         from analysis import enrich  # local: enrichment is optional and rarely present
 
@@ -614,6 +617,7 @@ def _info(
     *,
     cluster: str | None,
     region: str | None,
+    notes: tuple[str, ...],
 ) -> SnapshotInfo:
     headers = dict(envelope.headers or {}) if envelope is not None else {}
     index = body.Index
@@ -628,7 +632,6 @@ def _info(
         last_contact = _header_int(headers["X-Nomad-LastContact"], label, "headers.X-Nomad-LastContact") * 1_000_000
 
     captured_at = None
-    notes: tuple[str, ...] = ()
     env_cluster = env_region = address = nomad_version = None
     if envelope is not None:
         if envelope.captured_at is not None:
@@ -760,9 +763,9 @@ def _categories(values: Sequence[Any], where: tuple[str, str, str] | None = None
     return pd.Categorical.from_codes(codes, categories=pd.Index(categories, dtype=STRING))
 
 
-def _object_array(values: list[Any]) -> np.ndarray:
-    # A trailing sentinel stops numpy from turning equal-length lists into a 2-D array.
-    return np.array([*values, None], dtype=object)[:-1]
+def _object_array(values: Sequence[Any]) -> np.ndarray:
+    # fromiter neither turns equal-length lists into a 2-D array nor inspects each list's contents.
+    return np.fromiter(values, dtype=object, count=len(values))
 
 
 def _constant_category(value: str | None, n: int) -> pd.Categorical:
@@ -921,10 +924,9 @@ def _jobs_frame(jobs: list[wire.JobStub], label: str, ctx: tuple[str | None, str
     columns: dict[str, Any] = {
         name: _column(kind, raw[attr], (label, key, attr), check=False) for name, attr, kind in _JOB_FIELDS
     }
-    columns["datacenters"] = _object_array(list(raw["Datacenters"]))
-    columns["multiregion"] = _booleans(
-        [None if m is msgspec.UNSET else bytes(m) != b"null" for m in raw["Multiregion"]]
-    )
+    columns["datacenters"] = _object_array(raw["Datacenters"])
+    unset = msgspec.UNSET
+    columns["multiregion"] = _booleans([None if m is unset else m is not None for m in raw["Multiregion"]])
     columns["submit_time"] = _unix_ns(raw["SubmitTime"])
     return _frame(JOBS, columns, len(jobs), ctx)
 

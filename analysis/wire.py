@@ -35,6 +35,10 @@ UInt64 = Annotated[int, msgspec.Meta(ge=0)]
 Int64 = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
 
 
+class Present(msgspec.Struct, gc=False):
+    """Any JSON object, its contents skipped: for fields where only "set or not" matters."""
+
+
 class JobStub(msgspec.Struct, gc=False):
     """``structs.JobListStub`` (only the fields the toolkit reads)."""
 
@@ -44,7 +48,7 @@ class JobStub(msgspec.Struct, gc=False):
     Namespace: str | None = None
     Datacenters: list[str] | None = None
     NodePool: str | None = None
-    Multiregion: Raw | UnsetType = UNSET
+    Multiregion: Present | None | UnsetType = UNSET
     Type: str | None = None
     Priority: Int64 | None = None
     Periodic: bool | None = None

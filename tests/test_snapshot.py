@@ -283,6 +283,14 @@ def test_reads_stdin_bytes_and_gzip_by_magic(tmp_path: Path, monkeypatch: pytest
     assert load_snapshot(hidden_gzip).jobs.loc[0, "id"] == "example"
 
 
+def test_enrichment_notes_reach_the_info() -> None:
+    envelope = {"format": "nomad-wi-readiness/snapshot", "version": 1, "response": sample("empty-cluster.json"),
+                "enrichment": {"nodes": None, "allocations": None, "notes": ["node list: 403 (needs node:read)"]}}
+    snap = load_snapshot(envelope)
+    assert snap.info.enrichment_notes == ("node list: 403 (needs node:read)",)
+    assert snap.all_nodes is None and snap.allocations is None
+
+
 def test_build_snapshot_records_the_source() -> None:
     snap = build_snapshot(sample("docs-example.json"), source="https://nomad.example:4646", cluster="x")
     assert snap.info.source == "https://nomad.example:4646" and snap.cluster == "x"
