@@ -187,7 +187,7 @@ NODE_DRIVERS = Table(
         Column("driver", "category", "The key in `Drivers`: docker, exec, raw_exec, java, qemu, podman, …"),
         Column("detected", "boolean", "`Detected`."),
         Column("healthy", "boolean", "`Healthy`."),
-        Column("health_description", "category", "`HealthDescription`: `Healthy`, \"\", or why not."),
+        Column("health_description", "category", '`HealthDescription`: `Healthy`, "", or why not.'),
         Column("update_time", "datetime", "`UpdateTime`, converted from the client's offset to UTC."),
         Column("attributes", "object", "`Attributes`: a dict with the dotted keys verbatim ({} when none)."),
     ),

@@ -538,8 +538,9 @@ def _from_document(
             )
     notes = enrichment.get("notes") if enrichment else None
     notes = tuple(str(n) for n in notes) if isinstance(notes, list) else ()
-    info = _info(body, document if is_envelope else None, label, shape, body_shape, cluster=cluster, region=region,
-                 notes=notes)
+    info = _info(
+        body, document if is_envelope else None, label, shape, body_shape, cluster=cluster, region=region, notes=notes
+    )
     ctx = (info.cluster, info.region)
     jobs = _jobs_frame(_present(body.JobsWithoutVaultIdentity), label, ctx)
     nodes, node_drivers = _nodes_frames(_present(body.OutdatedNodes), label, ctx)
@@ -660,9 +661,7 @@ def _header_int(value: str, label: str, name: str) -> int:
     try:
         return int(value)
     except ValueError:
-        raise SnapshotShapeError(
-            f"{label}: {name} must be an integer, got {value!r}", path=label, field=name
-        ) from None
+        raise SnapshotShapeError(f"{label}: {name} must be an integer, got {value!r}", path=label, field=name) from None
 
 
 def _list(body: Mapping[str, Any], key: str, label: str) -> list[Any]:
@@ -962,8 +961,12 @@ def _nodes_frames(
 
     drains = raw["LastDrain"]
     columns["last_drain_status"] = _categories([d and d.Status for d in drains])
-    columns["last_drain_started_at"] = _times([d and d.StartedAt for d in drains], (label, f"{key}[].LastDrain.StartedAt"))
-    columns["last_drain_updated_at"] = _times([d and d.UpdatedAt for d in drains], (label, f"{key}[].LastDrain.UpdatedAt"))
+    columns["last_drain_started_at"] = _times(
+        [d and d.StartedAt for d in drains], (label, f"{key}[].LastDrain.StartedAt")
+    )
+    columns["last_drain_updated_at"] = _times(
+        [d and d.UpdatedAt for d in drains], (label, f"{key}[].LastDrain.UpdatedAt")
+    )
     # HostVolumes: absent (the CLI's -json drops it) is unknown; null is "none".
     columns["host_volumes"] = _object_array(
         [None if v is msgspec.UNSET else sorted(v) if v else [] for v in raw["HostVolumes"]]

@@ -151,6 +151,26 @@ def _maxrss_bytes() -> int:
     return maxrss if sys.platform == "darwin" else maxrss * 1024  # Linux reports KiB, macOS bytes
 
 
+def _reset_peak_rss() -> None:
+    """Reset the kernel's peak-RSS mark (Linux: VmHWM), so that a later peak is this load's alone."""
+    try:
+        with open("/proc/self/clear_refs", "w") as handle:
+            handle.write("5")
+    except OSError:
+        pass
+
+
+def _peak_rss_bytes() -> int:
+    try:
+        with open("/proc/self/status") as handle:
+            for line in handle:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return _maxrss_bytes()
+
+
 def _current_rss_bytes() -> int:
     try:
         with open("/proc/self/statm") as handle:
@@ -167,12 +187,15 @@ def _rss_child(path: str) -> None:
 
     data = Path(path).read_bytes()
     # One tiny load first: the first call imports pandas' parsing modules lazily, which is not the load's cost.
-    _load_all(load, b'{"JobsWithoutVaultIdentity": [], "OutdatedNodes": [], "VaultTokens": []}')
+    from analysis.generate import generate_bytes
+
+    _load_all(load, generate_bytes(50, 20, 50, seed=1))
     gc.collect()
+    _reset_peak_rss()
     baseline = _current_rss_bytes()
-    high_water_before = _maxrss_bytes()
+    high_water_before = _peak_rss_bytes()
     snapshot = _load_all(load, data)
-    peak = _maxrss_bytes()
+    peak = _peak_rss_bytes()
     summary = {"baseline": baseline, "high_water_before": high_water_before, "peak": peak}
     print(json.dumps({**summary, "rows": _frames(snapshot)}))
 
