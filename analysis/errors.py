@@ -10,7 +10,8 @@ contain a Nomad token, a client key or an HTTP password.
     ├── SnapshotError                 a file, stream or value that cannot be read as a snapshot
     │   ├── SnapshotNotFoundError     missing path, a directory, unreadable file
     │   ├── SnapshotDecodeError       empty, truncated, not UTF-8, not JSON, broken gzip
-    │   └── SnapshotShapeError        valid JSON that is not this endpoint's data (says what it looks like)
+    │   ├── SnapshotShapeError        valid JSON that is not this endpoint's data (says what it looks like)
+    │   └── SnapshotMismatchError     two snapshots of different clusters or regions compared (names both)
     ├── ConfigError                   bad settings: address, TLS files, NOMAD_SKIP_VERIFY, NOMAD_HTTP_AUTH
     ├── NomadError                    talking to a live Nomad agent
     │   ├── NomadConnectionError      refused, unreachable, DNS, timeouts (names the address)
@@ -46,6 +47,7 @@ __all__ = [
     "ReportError",
     "SnapshotDecodeError",
     "SnapshotError",
+    "SnapshotMismatchError",
     "SnapshotNotFoundError",
     "SnapshotShapeError",
     "UnknownRegionError",
@@ -83,6 +85,35 @@ class SnapshotDecodeError(SnapshotError):
 
 class SnapshotShapeError(SnapshotError):
     """The JSON is valid but is not this endpoint's data (another endpoint's body, a list, wrong types)."""
+
+
+class SnapshotMismatchError(SnapshotError, ValueError):
+    """Two snapshots of different clusters or regions were given where one cluster's history was expected.
+
+    Also a :class:`ValueError`: the files are fine, the *pair* is not, so a library caller that validates
+    arguments with ``except ValueError`` catches it as well as the CLI's ``except ReadinessError``.
+
+    Attributes:
+        old: the source of the first snapshot.
+        new: the source of the second snapshot.
+        old_context: its (cluster, region).
+        new_context: its (cluster, region).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        old: str,
+        new: str,
+        old_context: tuple[str | None, str | None],
+        new_context: tuple[str | None, str | None],
+    ) -> None:
+        super().__init__(message, path=new)
+        self.old = old
+        self.new = new
+        self.old_context = old_context
+        self.new_context = new_context
 
 
 class ConfigError(ReadinessError):

@@ -42,6 +42,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -303,8 +304,8 @@ def _left_join(left: pd.DataFrame, right: pd.DataFrame, on: list[str]) -> pd.Dat
     lkeys = {k: left[k].astype(object).where(left[k].notna(), "\0na") for k in on}
     rkeys = {k: right[k].astype(object).where(right[k].notna(), "\0na") for k in on}
     lk = pd.MultiIndex.from_arrays([lkeys[k] for k in on])
-    right_ = right.drop(columns=on).drop_duplicates().set_axis(pd.MultiIndex.from_arrays([rkeys[k] for k in on]))
-    right_ = right_[~right_.index.duplicated()]
+    right_ = right.drop(columns=on).set_axis(pd.MultiIndex.from_arrays([rkeys[k] for k in on]))
+    right_ = right_[~right_.index.duplicated()]  # a node listed twice: its first row answers
     joined = right_.reindex(lk)
     joined.index = left.index
     return pd.concat([left, joined], axis=1)
@@ -394,7 +395,7 @@ def analyse(snapshots: Snapshot | Iterable[Snapshot], *, datacenters: Iterable[s
     Returns:
         An :class:`Analysis`.
     """
-    snaps = [snapshots] if isinstance(snapshots, Snapshot) else list(snapshots)
+    snaps = _distinct_contexts([snapshots] if isinstance(snapshots, Snapshot) else list(snapshots))
     jobs = _concat([s.jobs for s in snaps], empty_frame(JOBS))
     nodes = _concat([s.nodes for s in snaps], empty_frame(NODES))
     drivers = _concat([s.node_drivers for s in snaps], empty_frame(NODE_DRIVERS))
@@ -413,6 +414,45 @@ def analyse(snapshots: Snapshot | Iterable[Snapshot], *, datacenters: Iterable[s
         all_nodes=all_nodes,
         datacenters=tuple(datacenters),
     )
+
+
+def _distinct_contexts(snaps: list[Snapshot]) -> list[Snapshot]:
+    """Keep the rows of different snapshots apart: several snapshots are read as several regions or clusters.
+
+    Snapshots without a cluster name that would share a (cluster, region) get their file name as cluster name;
+    two captures of the same named cluster and region are refused (that is history: use diff or trend).
+    """
+    from analysis.errors import SnapshotMismatchError
+
+    seen: dict[tuple[Any, Any], int] = {}
+    for snap in snaps:
+        key = (snap.cluster, snap.region)
+        seen[key] = seen.get(key, 0) + 1
+    names = [Path(s.info.source).name for s in snaps]
+    out = []
+    for snap, name in zip(snaps, names, strict=True):
+        key = (snap.cluster, snap.region)
+        if seen[key] < 2:
+            out.append(snap)
+            continue
+        other = next(s for s in snaps if s is not snap and (s.cluster, s.region) == key)
+        same_file = other.info.source == snap.info.source and not snap.info.source.startswith("<")
+        if snap.cluster is not None or same_file:
+            what = (
+                "the same file twice"
+                if same_file
+                else (f"two snapshots of cluster {snap.cluster!r}, region {snap.region!r}")
+            )
+            raise SnapshotMismatchError(
+                f"{snap.info.source}: {what}; give one snapshot per region or cluster "
+                "(compare captures over time with `diff` or `trend`)",
+                old=other.info.source,
+                new=snap.info.source,
+                old_context=key,
+                new_context=key,
+            )
+        out.append(snap.with_context(cluster=name if names.count(name) == 1 else snap.info.source))
+    return out
 
 
 def _concat(frames: list[pd.DataFrame], empty: pd.DataFrame) -> pd.DataFrame:

@@ -471,3 +471,26 @@ def test_analysis_does_not_mutate_the_snapshot_frames() -> None:
     summarize(s)
     for name, frame in before.items():
         assert list(getattr(s, name).columns) == list(frame.columns)
+
+
+def test_unlabelled_snapshots_stay_apart_and_duplicates_are_refused(tmp_path: Path) -> None:
+    from analysis import SnapshotMismatchError
+
+    a = analyse([load_snapshot(FIXTURES / "edge-cases.json"), load_snapshot(FIXTURES / "docs-example.json")])
+    # Both lack a cluster name: their file names keep them apart instead of merging their 1.6.4 nodes.
+    assert sorted(a.by_version()[a.by_version()["version"] == "1.6.4"]["cluster"]) == [
+        "docs-example.json",
+        "edge-cases.json",
+    ]
+    with pytest.raises(SnapshotMismatchError, match="the same file twice"):
+        analyse([load_snapshot(FIXTURES / "edge-cases.json"), load_snapshot(FIXTURES / "edge-cases.json")])
+    with pytest.raises(SnapshotMismatchError, match="two snapshots of cluster 'prod', region 'eu'"):
+        analyse([snap(cluster="prod", region="eu"), snap(cluster="prod", region="eu")])
+
+
+def test_tokens_join_when_a_node_is_listed_twice() -> None:
+    # Two regions list the same node ID: the join must not fail or duplicate tokens.
+    eu = snap(nodes=[node("n1")], tokens=[token("t1", "n1")], cluster="c", region="eu")
+    us = snap(nodes=[node("n1")], tokens=[token("t2", "n1")], cluster="c", region="us")
+    tokens = analyse([eu, us]).tokens
+    assert len(tokens) == 2 and tokens["node_outdated"].tolist() == [True, True]
