@@ -40,6 +40,7 @@ import random
 import sys
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -810,6 +811,98 @@ def write_snapshot_file(
     return len(data)
 
 
+#: The bundled demo: a mid-sized cluster with every kind of finding, its enrichment, and fixed provenance.
+DEMO = {"jobs": 240, "nodes": 90, "tokens": 160, "seed": 7, "up_to_date_nodes": 210}
+
+
+def generate_enrichment(body: dict[str, Any], *, up_to_date_nodes: int, seed: int = 0) -> dict[str, Any]:
+    """What ``fetch --enrich`` would add to ``body``: every node (the outdated ones plus ``up_to_date_nodes``
+    clients on 1.7 or later in the same datacenters and pools) and the allocations behind the legacy tokens.
+
+    Examples:
+        >>> body = generate_body(20, 5, 8, seed=1)
+        >>> extra = generate_enrichment(body, up_to_date_nodes=7, seed=1)
+        >>> len(extra["nodes"]), len(extra["allocations"]) == len({t["AllocID"] for t in body["VaultTokens"]})
+        (12, True)
+    """
+    rng = random.Random(f"enrichment:{seed}")
+    outdated = body["OutdatedNodes"] or []
+    keys = (
+        "ID",
+        "Name",
+        "Address",
+        "Datacenter",
+        "NodePool",
+        "NodeClass",
+        "Status",
+        "SchedulingEligibility",
+        "Drain",
+        "Version",
+    )
+    nodes = [{k: n.get(k) for k in keys} for n in outdated]
+    places = [(n["Datacenter"], n["NodePool"]) for n in outdated] or [("dc1", "default")]
+    for i in range(up_to_date_nodes):
+        dc, pool = rng.choice(places)
+        nodes.append(
+            {
+                "ID": _uuid(rng),
+                "Name": f"client-{dc}-{i:04d}",
+                "Address": f"10.{rng.randrange(1, 250)}.{i // 250}.{i % 250 + 1}",
+                "Datacenter": dc,
+                "NodePool": pool,
+                "NodeClass": "",
+                "Status": "ready",
+                "SchedulingEligibility": "eligible",
+                "Drain": False,
+                "Version": rng.choice(["1.7.7", "1.8.4", "1.9.7", "1.9.7+ent", "1.10.5"]),
+            }
+        )
+    nodes.sort(key=lambda n: n["ID"])
+    jobs = [j for j in body["JobsWithoutVaultIdentity"] or [] if j["Status"] != "dead"] or [
+        {"ID": "example", "Namespace": "default"}
+    ]
+    allocations = []
+    for alloc_id in sorted({t["AllocID"] for t in body["VaultTokens"] or []}):
+        job = rng.choice(jobs)
+        node = rng.choice(outdated) if outdated else {"ID": _uuid(rng)}
+        allocations.append(
+            {
+                "ID": alloc_id,
+                "JobID": job["ID"],
+                "Namespace": job["Namespace"],
+                "TaskGroup": rng.choice(["app", "web", "worker", "db"]),
+                "NodeID": node["ID"],
+                "ClientStatus": rng.choice(["running"] * 8 + ["pending", "complete"]),
+            }
+        )
+    return {"nodes": nodes, "allocations": allocations, "notes": []}
+
+
+def demo_envelope() -> dict[str, Any]:
+    """The envelope of the bundled demo snapshot (``data/demo-snapshot.json.gz``): deterministic, enriched."""
+    body = generate_body(DEMO["jobs"], DEMO["nodes"], DEMO["tokens"], seed=DEMO["seed"])
+    return {
+        "format": "nomad-wi-readiness/snapshot",
+        "version": 1,
+        "captured_at": "2025-11-24T16:30:00.000000Z",
+        "cluster": "demo",
+        "region": "global",
+        "address": "https://nomad.demo.example:4646",
+        "nomad_version": "1.9.7",
+        "body_shape": "http-body",
+        "headers": {"X-Nomad-Index": str(body["Index"]), "X-Nomad-KnownLeader": "true", "X-Nomad-LastContact": "0"},
+        "response": body,
+        "enrichment": generate_enrichment(body, up_to_date_nodes=DEMO["up_to_date_nodes"], seed=DEMO["seed"]),
+    }
+
+
+def write_demo_snapshot(path: str | os.PathLike[str]) -> Path:
+    """Write the bundled demo snapshot (see :func:`demo_envelope`) through the loader, atomically."""
+    from analysis.snapshot import build_snapshot
+
+    return build_snapshot(demo_envelope(), source="demo").save(path)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point: ``python -m analysis.generate --jobs N --nodes N --tokens N -o PATH``."""
     parser = argparse.ArgumentParser(
@@ -821,8 +914,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--tokens", type=int, default=30_000, help="legacy Vault tokens (default 30000)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--post-1-10", action="store_true", help="answer like Nomad 1.10+ (VaultTokens null)")
+    parser.add_argument("--demo", action="store_true", help="write the bundled demo snapshot (envelope, enriched)")
     parser.add_argument("-o", "--output", required=True, help="output file; gzip when it ends in .gz")
     args = parser.parse_args(argv)
+    if args.demo:
+        print(f"wrote {write_demo_snapshot(args.output)}", file=sys.stderr)
+        return 0
     if min(args.jobs, args.nodes, args.tokens) < 0:
         parser.error("counts must be >= 0")
     size = write_snapshot_file(
