@@ -179,6 +179,8 @@ def render_report(
 
     Args:
         snapshots: snapshot files (any shape :func:`analysis.load_snapshot` reads); one path is accepted too.
+            May be empty for a notebook that takes its input from ``extra_parameters`` (the readiness report
+            itself fails on an empty list, naming its load cell).
         out_dir: the folder for ``<notebook>.html``, ``<notebook>.ipynb`` and CSV files; created if needed.
         title: the report's title; None keeps the notebook's default.
         redact: replace node names, addresses, accessors and allocation IDs by short hashes.
@@ -192,7 +194,7 @@ def render_report(
 
     Raises:
         SnapshotNotFoundError: a snapshot path does not exist or is not a file.
-        ValueError: no snapshots, a bad option, or a parameter whose name looks like a secret.
+        ValueError: an unknown notebook, a bad option, or a parameter whose name looks like a secret.
         TypeError: a parameter value that cannot be passed as a literal.
         ReportError: the notebook failed (the message names the cell) or could not be exported.
     """
@@ -307,8 +309,6 @@ def _parameters(
         if not path.is_file():
             raise SnapshotNotFoundError(f"no such snapshot file: {path}", path=str(path))
         paths.append(str(path))
-    if not paths:
-        raise ValueError("render_report needs at least one snapshot")
     if isinstance(top_n, bool) or not isinstance(top_n, int) or top_n < 1:
         raise ValueError(f"top_n must be a positive integer, not {top_n!r}")
 
