@@ -45,6 +45,7 @@ __all__ = [
     "Column",
     "Table",
     "driver_columns",
+    "schema_markdown",
     "empty_frame",
     "empty_series",
 ]
@@ -355,3 +356,18 @@ LISTED = Table(
 )
 
 TABLES.update({t.name: t for t in (SNAPSHOTS, LISTED)})
+
+
+def schema_markdown() -> str:
+    """The tables' columns as markdown: the README's "Tables" section is this text (a test keeps them equal).
+
+    Examples:
+        >>> schema_markdown().splitlines()[0]
+        '### `jobs`'
+    """
+    parts = []
+    for table in TABLES.values():
+        lines = [f"### `{table.name}`", "", table.doc, "", "| column | dtype | meaning |", "| --- | --- | --- |"]
+        lines += [f"| `{c.name}` | {c.kind} | {c.doc.replace('|', '/')} |" for c in table.columns]
+        parts.append("\n".join(lines))
+    return "\n\n".join(parts) + "\n"

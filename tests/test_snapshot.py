@@ -438,3 +438,13 @@ def test_numpy_backing_of_integer_columns_is_64_bit() -> None:
 def test_python_dash_m_analysis_runs() -> None:
     done = subprocess.run([sys.executable, "-m", "analysis", "--version"], capture_output=True, text=True)
     assert done.returncode == 0 and "wi-readiness" in done.stdout
+
+
+def test_readme_documents_every_column() -> None:
+    from analysis import config
+    from analysis.schema import schema_markdown
+
+    readme = (config.ROOT / "README.md").read_text(encoding="utf-8")
+    begin = readme.index("-->\n", readme.index("<!-- schema:begin")) + len("-->\n")
+    end = readme.index("<!-- schema:end -->")
+    assert readme[begin:end] == schema_markdown(), "README's Tables section is stale: paste schema_markdown()"
