@@ -1325,8 +1325,11 @@ def _to_arrow(frame: pd.DataFrame, table: Table, constants: Mapping[str, Any]) -
             arrays.append(pa.array([constants[f.name]] * n, type=f.type))
             continue
         series = frame[f.name]
-        if isinstance(series.dtype, pd.CategoricalDtype) or series.dtype == object:
-            arrays.append(pa.array(_plain(series), type=f.type))
+        if isinstance(series.dtype, pd.CategoricalDtype):
+            # Codes and categories straight into a dictionary array: no Python object per row.
+            arrays.append(pa.array(series, from_pandas=True).cast(f.type))
+        elif series.dtype == object:
+            arrays.append(pa.array(series.tolist(), type=f.type))
         else:
             arrays.append(pa.array(series, type=f.type, from_pandas=True))
     return pa.Table.from_arrays(arrays, schema=schema)

@@ -14,11 +14,12 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from bench import load
+from bench import load, trend
 
 #: (name, callable) in the order they run. Each callable takes ``large``: also run the large size.
 BENCHMARKS: list[tuple[str, Callable[..., object]]] = [
     ("load", load.run),
+    ("trend", trend.run),
 ]
 
 
