@@ -31,6 +31,8 @@ from analysis.errors import (
     SnapshotShapeError,
     UnknownRegionError,
 )
+from analysis.client import NomadSettings, fetch_snapshot, list_regions
+from analysis.report import ReportResult, render_report
 from analysis.risk import Analysis, analyse, summarize
 from analysis.snapshot import Snapshot, SnapshotInfo, load_snapshot
 from analysis.versions import compare_versions, is_outdated, parse_version, version_sort_key
@@ -46,10 +48,12 @@ __all__ = [
     "NomadError",
     "NomadHTTPError",
     "NomadResponseError",
+    "NomadSettings",
     "NomadTLSError",
     "PermissionDeniedError",
     "ReadinessError",
     "ReportError",
+    "ReportResult",
     "Snapshot",
     "SnapshotDecodeError",
     "SnapshotError",
@@ -61,9 +65,12 @@ __all__ = [
     "__version__",
     "analyse",
     "compare_versions",
+    "fetch_snapshot",
     "is_outdated",
+    "list_regions",
     "load_snapshot",
     "parse_version",
+    "render_report",
     "summarize",
     "version_sort_key",
 ]

@@ -29,6 +29,7 @@ Examples:
 from __future__ import annotations
 
 import ast
+import dataclasses
 import functools
 import hashlib
 import html
@@ -57,19 +58,28 @@ if TYPE_CHECKING:
 __all__ = [
     "KERNEL_NAME",
     "REDACTED_COLUMNS",
+    "ReportData",
     "ReportResult",
+    "blind_spots_html",
     "chart_text",
     "check_parameters",
     "count_chart",
     "export_html",
     "html_text",
     "kernel_environment",
+    "plan_sections",
+    "plan_table",
+    "prepare_report",
+    "provenance_table",
     "redact_frame",
+    "redact_snapshot",
     "redact_tables",
     "redact_value",
     "render_report",
     "setup_notebook",
     "show_table",
+    "stacked_chart",
+    "verdict_banner",
     "write_table",
 ]
 
@@ -86,6 +96,8 @@ REDACTED_COLUMNS: dict[str, dict[str, str]] = {
     "node_drivers": {"node_id": "nodeid"},
     "tokens": {"accessor": "accessor", "alloc_id": "alloc", "node_id": "nodeid"},
     "meta": {"address": "addr"},
+    "all_nodes": {"id": "nodeid", "name": "node", "address": "addr"},
+    "allocations": {"id": "alloc", "node_id": "nodeid"},
 }
 
 # A parameter or environment variable whose name matches this may hold a credential.
@@ -854,3 +866,287 @@ def redact_tables(tables: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]
         name: redact_frame(frame, REDACTED_COLUMNS[name]) if name in REDACTED_COLUMNS else frame
         for name, frame in tables.items()
     }
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The readiness report's building blocks: the notebook calls these, with prose between them
+# ---------------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReportData:
+    """Everything a report notebook shows: the analysis and its summary, redacted when asked."""
+
+    analysis: Any
+    summary: dict[str, Any]
+    redacted: bool
+
+
+def redact_snapshot(snapshot: Any) -> Any:
+    """A copy of a :class:`analysis.Snapshot` whose identifying columns are stand-ins (:data:`REDACTED_COLUMNS`).
+
+    Node IDs, names and addresses, token accessors and allocation IDs are replaced in every table (the enrichment
+    tables too), with the same stand-in for the same value everywhere, so the analysis joins as before.
+    """
+    from analysis.snapshot import Snapshot
+
+    def red(name: str, frame: pd.DataFrame | None) -> pd.DataFrame | None:
+        return None if frame is None else redact_frame(frame, REDACTED_COLUMNS[name])
+
+    info = dataclasses.replace(
+        snapshot.info, address=redact_value(snapshot.info.address, "addr") if snapshot.info.address else None
+    )
+    return Snapshot(
+        jobs=snapshot.jobs,
+        nodes=red("nodes", snapshot.nodes),
+        node_drivers=red("node_drivers", snapshot.node_drivers),
+        tokens=red("tokens", snapshot.tokens),
+        info=info,
+        body=b"{}",  # a redacted snapshot is for showing, never for saving
+        all_nodes=red("all_nodes", snapshot.all_nodes),
+        allocations=red("allocations", snapshot.allocations),
+    )
+
+
+def prepare_report(
+    snapshots: Sequence[str | os.PathLike[str]], *, redact: bool = False, datacenters: Sequence[str] = ()
+) -> ReportData:
+    """Load the snapshots, redact them when asked, and analyse them together (one per region or cluster).
+
+    Examples:
+        >>> data = prepare_report(["tests/fixtures/docs-example.json"], redact=True)
+        >>> data.summary["verdict"], data.analysis.nodes.loc[0, "name"].startswith("node-")
+        ('not-ready', True)
+    """
+    from analysis.risk import analyse, summarize
+    from analysis.snapshot import load_snapshot
+
+    loaded = [load_snapshot(path) for path in snapshots]
+    if redact:
+        loaded = [redact_snapshot(snap) for snap in loaded]
+    result = analyse(loaded, datacenters=datacenters)
+    summary = summarize(result)
+    if redact:
+        for entry in summary["snapshots"]:
+            entry["source"] = Path(entry["source"]).name
+    return ReportData(analysis=result, summary=summary, redacted=redact)
+
+
+_VERDICT_STYLE = {
+    "not-ready": ("#b3261e", "#fdecea", "Not ready"),
+    "cleanup-only": ("#8a5a00", "#fff4e0", "Cleanup only"),
+    "clear": ("#1e6b34", "#e8f5ec", "Clear"),
+}
+
+
+def verdict_banner(summary: Mapping[str, Any]) -> HTML:
+    """The verdict, its reasons and the key counts, as a coloured banner (every value escaped)."""
+    from IPython.display import HTML
+
+    colour, background, label = _VERDICT_STYLE.get(summary["verdict"], ("#333", "#eee", summary["verdict"]))
+    counts = summary["counts"]
+    tokens = "not reported (Nomad 1.10+)" if counts["tokens"] is None else f"{counts['tokens']:,}"
+    figures = [
+        ("active jobs", f"{counts['jobs_active']:,}"),
+        ("specs to resubmit", f"{counts['specs_to_resubmit']:,}"),
+        ("live outdated nodes", f"{counts['nodes_live']:,}"),
+        ("inactive jobs", f"{counts['jobs_inactive']:,}"),
+        ("down outdated nodes", f"{counts['nodes_down']:,}"),
+        ("legacy Vault tokens", tokens),
+    ]
+    cells = "".join(
+        f'<div class="wi-figure"><div class="wi-number">{html_text(v)}</div><div>{html_text(k)}</div></div>'
+        for k, v in figures
+    )
+    reasons = "".join(f"<li>{html_text(r)}</li>" for r in summary["reasons"])
+    return HTML(
+        f'<div class="wi-banner" style="border-left:8px solid {colour};background:{background};padding:12px 18px;'
+        f'margin:8px 0 16px 0">'
+        f'<div style="font-size:26px;font-weight:700;color:{colour}">Verdict: {html_text(label)}</div>'
+        f'<ul style="margin:6px 0">{reasons}</ul>'
+        f'<div style="display:flex;flex-wrap:wrap;gap:18px;margin-top:8px">{cells}</div></div>'
+        "<style>.wi-figure{min-width:120px}.wi-number{font-size:22px;font-weight:600}</style>"
+    )
+
+
+def provenance_table(summary: Mapping[str, Any]) -> HTML:
+    """Where each snapshot came from: cluster, region, capture time, Nomad index, source file, versions."""
+    rows = pd.DataFrame(
+        [
+            {
+                "cluster": s["cluster"],
+                "region": s["region"],
+                "captured at (UTC)": s["captured_at"] or "unknown",
+                "Nomad index": s["index"],
+                "known leader": s["known_leader"],
+                "agent version": s["nomad_version"],
+                "legacy tokens": "reported" if s["tokens_reported"] else "not reported (1.10+)",
+                "source": Path(str(s["source"])).name,
+            }
+            for s in summary["snapshots"]
+        ]
+    )
+    return show_table(rows, "snapshots", top_n=max(len(rows), 1))
+
+
+def stacked_chart(
+    frame: pd.DataFrame,
+    x: str,
+    series: Mapping[str, str],
+    *,
+    title: str,
+    colors: Sequence[str] = ("#c0392b", "#e0a458", "#7f8c8d", "#2e86c1"),
+    horizontal: bool = False,
+    top_n: int | None = None,
+) -> go.Figure | HTML:
+    """A stacked bar chart of a grouping: one bar per value of ``x``, one segment per ``series`` column.
+
+    Rows keep the frame's order (groupings come sorted: versions in Nomad's order); several clusters or regions
+    are shown as ``cluster/region/x``. ``top_n`` keeps the first rows. An empty grouping gives a one-line
+    "no findings" note instead of an empty chart.
+
+    Examples:
+        >>> frame = pd.DataFrame({"version": ["1.6.4", "<b>"], "live": [3, 1], "down": [1, 0]})
+        >>> fig = stacked_chart(frame, "version", {"live": "live", "down": "down"}, title="Nodes")
+        >>> [trace.name for trace in fig.data], list(fig.data[0].x)
+        (['live', 'down'], ['1.6.4', '&lt;b&gt;'])
+    """
+    import plotly.graph_objects as go
+
+    data = frame.head(top_n) if top_n else frame
+    if data.empty:
+        from IPython.display import HTML
+
+        return HTML(f'<p class="wi-note">{html_text(title)}: no findings.</p>')
+    labels = [chart_text(v) for v in data[x].astype(object)]
+    context = [c for c in ("cluster", "region") if c in data.columns and data[c].nunique(dropna=False) > 1]
+    if context:
+        prefix = data[context].astype(object).fillna("?").astype(str).agg("/".join, axis=1)
+        labels = [f"{chart_text(p)}/{label}" for p, label in zip(prefix, labels, strict=True)]
+    fig = go.Figure()
+    for (name, column), color in zip(series.items(), colors, strict=False):
+        values = data[column].astype("int64").tolist()
+        if horizontal:
+            fig.add_bar(y=labels, x=values, name=chart_text(name), orientation="h", marker_color=color)
+        else:
+            fig.add_bar(x=labels, y=values, name=chart_text(name), marker_color=color)
+    axis = fig.update_yaxes if horizontal else fig.update_xaxes
+    axis(type="category", categoryorder="array", categoryarray=labels, autorange="reversed" if horizontal else None)
+    fig.update_layout(
+        barmode="stack",
+        title_text=chart_text(title),
+        height=max(360, 24 * len(labels) + 120) if horizontal else 400,
+        margin={"t": 60, "b": 40, "l": 60, "r": 20},
+        legend={"orientation": "h", "y": -0.15, "traceorder": "normal"},
+    )
+    return fig
+
+
+def plan_table(summary: Mapping[str, Any], *, top_n: int = 25) -> HTML:
+    """The action plan as a table: step, blocking or not, what to do, and why."""
+    steps = pd.DataFrame(
+        [
+            {
+                "step": p["step"],
+                "blocks": "yes" if p["blocking"] else "no",
+                "action": p["title"],
+                "details": p.get("detail", ""),
+            }
+            for p in summary["plan"]
+        ],
+        columns=["step", "blocks", "action", "details"],
+    )
+    return show_table(steps, "action_plan", top_n=top_n)
+
+
+_CODE_SPAN = re.compile(r"`([^`]+)`")
+
+
+def _inline(text: object) -> str:
+    """Escape ``text`` and then turn its `backtick` spans into ``<code>``: safe, since escaping comes first."""
+    return _CODE_SPAN.sub(r"<code>\1</code>", html_text(text))
+
+
+_PLAN_SECTIONS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    (
+        "resubmit",
+        "Resubmit these job specs",
+        ("step", "namespace", "spec_id", "type", "instances", "children", "datacenters", "node_pool"),
+    ),
+    (
+        "wait-or-stop-children",
+        "Let these children finish, or stop them",
+        ("step", "namespace", "spec_id", "active_instances"),
+    ),
+    (
+        "upgrade-nodes",
+        "Upgrade these live clients to Nomad 1.7 or later",
+        ("step", "datacenter", "node_pool", "version", "nodes", "node_names"),
+    ),
+    ("cleanup-jobs", "Clean up these inactive jobs", ("step", "namespace", "spec_id", "type", "instances")),
+    (
+        "cleanup-nodes",
+        "Clean up these down clients",
+        ("step", "datacenter", "node_pool", "version", "nodes", "node_names"),
+    ),
+)
+
+
+def plan_sections(summary: Mapping[str, Any], *, top_n: int = 25) -> HTML:
+    """The action plan grouped by kind of step: what to do once, then a compact table of where to do it.
+
+    Steps keep their numbers from the plan (blocking kinds first). The explanation common to a kind (how to add
+    the identity, how down nodes leave the list) is said once, not on every row.
+    """
+    from IPython.display import HTML
+
+    plan = summary["plan"]
+    parts = []
+    for action, heading, columns in _PLAN_SECTIONS:
+        steps = [p for p in plan if p["action"] == action]
+        if not steps:
+            continue
+        blocking = " (blocks the migration)" if steps[0]["blocking"] else " (does not block)"
+        rows = pd.DataFrame(
+            [
+                {
+                    **{c: p.get(c) for c in columns},
+                    "datacenters": ", ".join(p.get("datacenters") or []),
+                    "node_names": _names(p.get("node_names") or []),
+                }
+                for p in steps
+            ]
+        )[list(columns)]
+        context = [c for c in ("cluster", "region") if len({p.get(c) for p in steps}) > 1]
+        if context:
+            rows.insert(1, "where", ["/".join(str(p.get(c)) for c in context) for p in steps])
+        parts.append(f"<h3>{html_text(heading)}: {len(steps):,}{html_text(blocking)}</h3>")
+        parts.append(f"<p>{_inline(_first_detail(steps))}</p>")
+        parts.append(show_table(rows, f"plan_{action}", top_n=top_n).data)
+    for step in (p for p in plan if p["action"] == "tokens"):
+        parts.append(f"<h3>{_inline(step['title'])}</h3><p>{_inline(step.get('detail', ''))}</p>")
+    if not plan:
+        parts.append("<p>Nothing to do: the endpoint lists nothing. Check the blind spots below.</p>")
+    return HTML("\n".join(parts))
+
+
+def _names(names: Sequence[str], limit: int = 5) -> str:
+    shown = ", ".join(str(n) for n in names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def _first_detail(steps: Sequence[Mapping[str, Any]]) -> str:
+    # The resubmit detail ends with a per-spec note on children; the shared part comes before it.
+    return (
+        str(steps[0].get("detail", "")).split("; ")[0]
+        if steps[0]["action"] == "resubmit"
+        else str(steps[0].get("detail", ""))
+    )
+
+
+def blind_spots_html(summary: Mapping[str, Any]) -> HTML:
+    """The endpoint's blind spots, as a list."""
+    from IPython.display import HTML
+
+    items = "".join(f"<li><b>{html_text(b['title'])}.</b> {html_text(b['text'])}</li>" for b in summary["blind_spots"])
+    return HTML(f"<ul>{items}</ul>")

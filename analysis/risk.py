@@ -1183,7 +1183,10 @@ def summarize(
         if counts["tokens"]:
             reasons.append(f"{counts['tokens']} legacy token(s) left (informational)")
     if verdict_value == "clear":
-        reasons.append("nothing is listed; check the blind spots below before removing Vault access from servers")
+        reasons.append(
+            "no findings: the endpoint lists no job, node or token; check its blind spots before removing the "
+            "servers' Vault access"
+        )
     return _jsonable(
         {
             "format": SUMMARY_FORMAT,
