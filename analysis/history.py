@@ -104,6 +104,7 @@ from analysis.snapshot import Snapshot, SnapshotInfo, load_snapshot
 
 __all__ = [
     "DATASET_FORMAT",
+    "DEFAULT_WINDOW",
     "DIFF_FORMAT",
     "UNKNOWN",
     "History",
@@ -112,6 +113,7 @@ __all__ = [
     "SnapshotDiff",
     "SnapshotSkippedWarning",
     "TableDiff",
+    "burndown_chart",
     "diff_snapshots",
     "export_history",
     "export_snapshots",
@@ -275,6 +277,42 @@ class SnapshotDiff:
         """(key, label, before, after) for the counts that track the migration; None means not reported."""
         return [(key, label, self.counts_before.get(key), self.counts_after.get(key)) for key, label in _HEADLINE]
 
+    def frames(self) -> dict[str, pd.DataFrame]:
+        """The diff as frames for a notebook: ``headline``, then ``<list>_fixed``, ``<list>_new`` and (jobs, nodes)
+        ``<list>_changed``, with the columns the renderers show.
+
+        Examples:
+            >>> from analysis import load_snapshot
+            >>> old = load_snapshot({"OutdatedNodes": [{"ID": "n1", "Version": "1.6.4", "Status": "ready"}]})
+            >>> frames = diff_snapshots(old, load_snapshot({"OutdatedNodes": []})).frames()
+            >>> list(frames)  # doctest: +NORMALIZE_WHITESPACE
+            ['headline', 'jobs_fixed', 'jobs_new', 'jobs_changed', 'nodes_fixed', 'nodes_new', 'nodes_changed',
+             'tokens_fixed', 'tokens_new']
+            >>> frames["headline"].iloc[3:5]
+                                     count  before  after  change
+            3  live outdated nodes (block)       1      0      -1
+            4  down outdated nodes (cleanup)     0      0       0
+        """
+        rows = self.headline()
+        out = {
+            "headline": pd.DataFrame(
+                {
+                    "count": pd.array([label for _, label, _, _ in rows], dtype=STRING),
+                    "before": pd.array([b for _, _, b, _ in rows], dtype="Int64"),
+                    "after": pd.array([a for _, _, _, a in rows], dtype="Int64"),
+                    "change": pd.array(
+                        [None if b is None or a is None else a - b for _, _, b, a in rows], dtype="Int64"
+                    ),
+                }
+            )
+        }
+        for name, table in self.tables.items():
+            out[f"{name}_fixed"] = table.fixed[list(_SHOWN[name])].reset_index(drop=True)
+            out[f"{name}_new"] = table.new[list(_SHOWN[name])].reset_index(drop=True)
+            if _WATCHED[name]:
+                out[f"{name}_changed"] = table.changes
+        return out
+
     # -- renderers -------------------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """The diff as one JSON-serialisable dict; rows are sorted by key, IDs are full.
@@ -335,7 +373,7 @@ class SnapshotDiff:
             ...
         """
         lines = [f"### Migration progress: {self._title(_md)}", ""]
-        lines.append(_md(self._span()) + f" · verdict **{self.verdict_before}** → **{self.verdict_after}**")
+        lines.append(_md(self.span) + f" · verdict **{self.verdict_before}** → **{self.verdict_after}**")
         lines.append("")
         notes = self._notes()
         if notes:
@@ -372,7 +410,7 @@ class SnapshotDiff:
         """
         lines = [
             f"Migration progress: {self._title(str)}",
-            f"{self._span()}; verdict {self.verdict_before} → {self.verdict_after}",
+            f"{self.span}; verdict {self.verdict_before} → {self.verdict_after}",
         ]
         lines.extend(f"note: {note}" for note in self._notes())
         lines.append("")
@@ -398,7 +436,10 @@ class SnapshotDiff:
         region = self.region if self.region is not None else "?"
         return f"cluster {escape(cluster)}, region {escape(region)}"
 
-    def _span(self) -> str:
+    @property
+    def span(self) -> str:
+        """The two snapshots' times and Indexes, and the time between them, in one line."""
+
         def point(info: SnapshotInfo) -> str:
             when = info.captured_at.strftime("%Y-%m-%d %H:%M UTC") if info.captured_at is not None else "time unknown"
             index = f" (Index {info.index})" if info.index is not None else ""
@@ -1229,6 +1270,77 @@ class Projection:
             "points": self.points,
             "label": self.label,
         }
+
+
+def burndown_chart(trend: pd.DataFrame, cluster: str, region: str, *, projection: Projection | None = None) -> Any:
+    """A plotly line chart of what still blocks one cluster and region, and what only needs cleanup, over time.
+
+    Lines: ``blocking`` (bold), ``jobs_active`` and ``nodes_live`` (they block), ``jobs_inactive`` and
+    ``nodes_down`` (dotted: cleanup only). With a :class:`Projection`, a dashed line from the latest count to zero
+    named as a projection. Points placed at a file's modification time (``time_source == "mtime"``) are drawn as
+    crosses. Labels from the cluster go through :func:`analysis.report.chart_text`, so they stay plain text.
+
+    Args:
+        trend: :attr:`History.trend`.
+        cluster: the cluster label.
+        region: the region label.
+        projection: :func:`project_finish` of the same group, or None.
+
+    Returns:
+        A ``plotly.graph_objects.Figure``.
+
+    Examples:
+        >>> trend = pd.DataFrame({"cluster": "c", "region": "r", "time_source": "captured",
+        ...     "captured_at": pd.to_datetime(["2025-01-01", "2025-01-02"], utc=True), "blocking": [3, 1],
+        ...     "jobs_active": [2, 1], "nodes_live": [1, 0], "jobs_inactive": [0, 1], "nodes_down": [0, 0],
+        ...     "source": ["a.json", "b.json"]})
+        >>> fig = burndown_chart(trend, "c", "r", projection=project_finish(trend, "c", "r"))
+        >>> [t.name for t in fig.data][::5], list(fig.data[-1].y)
+        (['blocking (active jobs + live nodes)', 'projection (linear, not a promise)'], [1, 0])
+    """
+    import plotly.graph_objects as go
+
+    from analysis.report import chart_text
+
+    rows = trend[(trend["cluster"] == cluster) & (trend["region"] == region)].sort_values("captured_at")
+    when = rows["captured_at"].dt.tz_convert("UTC").dt.strftime("%Y-%m-%d %H:%M:%S").tolist()
+    names = [chart_text(Path(str(s)).name) for s in rows["source"]]
+    symbols = ["x" if t == "mtime" else "circle" for t in rows["time_source"]]
+    fig = go.Figure()
+    for column, name, line in (
+        ("blocking", "blocking (active jobs + live nodes)", {"width": 3}),
+        ("jobs_active", "active jobs", {"width": 1.5}),
+        ("nodes_live", "live outdated nodes", {"width": 1.5}),
+        ("jobs_inactive", "inactive jobs (cleanup)", {"width": 1, "dash": "dot"}),
+        ("nodes_down", "down outdated nodes (cleanup)", {"width": 1, "dash": "dot"}),
+    ):
+        fig.add_scatter(
+            x=when,
+            y=[int(v) for v in rows[column]],
+            mode="lines+markers",
+            name=name,
+            line=line,
+            marker={"symbol": symbols},
+            hovertext=names,
+            hoverinfo="x+y+text+name",
+        )
+    if projection is not None:
+        fig.add_scatter(
+            x=[f"{projection.as_of:%Y-%m-%d %H:%M:%S}", f"{projection.finish:%Y-%m-%d %H:%M:%S}"],
+            y=[projection.blocking, 0],
+            mode="lines",
+            name="projection (linear, not a promise)",
+            line={"dash": "dash", "width": 2},
+        )
+    fig.update_xaxes(title_text="captured at (UTC)")
+    fig.update_yaxes(title_text="listed", rangemode="tozero", tickformat=",d")
+    fig.update_layout(
+        title_text=chart_text(f"Burndown: cluster {cluster}, region {region}"),
+        height=420,
+        margin={"t": 60, "b": 40, "l": 60, "r": 20},
+        legend={"orientation": "h", "y": -0.2},
+    )
+    return fig
 
 
 #: The default window of :func:`project_finish`: the last two weeks.

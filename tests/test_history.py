@@ -22,8 +22,10 @@ Region ``us`` appears on day 2 only (one job, one node) and stays on day 3.
 from __future__ import annotations
 
 import gzip
+import importlib.util
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +46,11 @@ from analysis.history import (
     load_history,
     project_finish,
 )
+from analysis.report import ReportResult, render_report
 from analysis.schema import LISTED, SNAPSHOTS, empty_frame
+
+HERE = Path(__file__).parent
+HOSTILE_CLUSTER = '"><img src=x onerror="window.__xss=2"><script>window.__xss=1</script>'
 
 # -- builders ---------------------------------------------------------------------------------------------------
 
@@ -200,16 +206,19 @@ US2 = envelope(2, [job("us-api")], [node("u1")], [], region="us", index=151)
 US3 = envelope(3, [], [node("u1")], [], region="us", index=205)
 
 
-@pytest.fixture
-def folder(tmp_path: Path) -> Path:
+def write_sequence(root: Path) -> Path:
     """The sequence as files: plain and gzip, nested folders, names not in time order."""
-    root = tmp_path / "snapshots"
     write(root, "eu/c-day1.json", DAY1)
     write(root, "eu/b-day2.json.gz", DAY2)
     write(root, "eu/a-day3.json", DAY3)
     write(root, "us/day2.json.gz", US2)
     write(root, "us/day3.json", US3)
     return root
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    return write_sequence(tmp_path / "snapshots")
 
 
 def counts_of(frame: pd.DataFrame) -> list[tuple[Any, ...]]:
@@ -703,3 +712,60 @@ def test_export_snapshots_from_memory(tmp_path: Path) -> None:
     assert history.trend["blocking"].tolist() == [7, 4]
     assert [s.reason for s in history.skipped] == ["has no captured_at (and no file whose time could stand in for it)"]
     assert isinstance(history, History) and history.latest_diff().jobs.fixed["id"].tolist() == ["api"]
+
+
+# -- the migration progress notebook ----------------------------------------------------------------------------
+
+
+def _load_browser():
+    # tests/ is not a package (pytest runs with --import-mode=importlib): load the report tests' helper by path.
+    spec = importlib.util.spec_from_file_location("wi_readiness_test_browser", HERE / "browser.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+browser = _load_browser()
+
+
+@pytest.fixture(scope="module")
+def progress_report(tmp_path_factory: pytest.TempPathFactory) -> ReportResult:
+    root = tmp_path_factory.mktemp("progress")
+    snapshots = write_sequence(root / "snapshots")
+    # A cluster whose name is markup: it must come out as text in tables, headings and chart titles.
+    write(snapshots, "hostile/1.json", envelope(1, [job("a"), job("b")], cluster=HOSTILE_CLUSTER, index=5))
+    write(snapshots, "hostile/2.json", envelope(2, [job("a")], cluster=HOSTILE_CLUSTER, index=9))
+    # render_report still insists on one snapshot file; the notebook reads only `history`.
+    return render_report(
+        [snapshots / "eu" / "c-day1.json"],
+        root / "out",
+        notebook="migration_progress",
+        top_n=3,
+        extra_parameters={"history": str(snapshots)},
+    )
+
+
+@pytest.mark.notebook
+def test_progress_notebook_renders_offline(progress_report: ReportResult) -> None:
+    page = progress_report.html.read_text(encoding="utf-8")
+    assert "Vault workload identity migration progress" in page
+    assert "projection (linear, not a promise)" in page and "Listed the longest" in page
+    assert "resubmitted, still without a vault identity" not in page  # the latest eu diff has none ...
+    assert "now inactive: cleanup only" in page  # ... but report went dead
+    for raw in ("<script>window.__xss", '<img src=x onerror="window.__xss'):
+        assert raw not in page
+    assert {p.name for p in progress_report.csvs} >= {"longest-jobs.csv", "longest-nodes.csv"}
+
+
+@pytest.mark.notebook
+@pytest.mark.browser
+def test_progress_notebook_charts_draw_in_chromium(progress_report: ReportResult) -> None:
+    browser.require_browser()
+    seen = browser.open_page(progress_report.html, evaluate="window.__xss === undefined")
+    assert seen.charts == [True, True, True]  # one burndown per cluster and region
+    assert seen.evaluated is True
+    assert not seen.console_errors and not seen.page_errors and not seen.external_requests
+    assert "Burndown: cluster prod, region eu" in seen.text
+    assert HOSTILE_CLUSTER in seen.text  # shown, as text
