@@ -780,9 +780,11 @@ def _counts(snapshot: Snapshot) -> dict[str, Any]:
     return {
         "verdict": verdict(jobs, nodes, snapshot.tokens),
         "blocking": active + live,
+        "jobs": len(jobs),
         "jobs_active": active,
         "jobs_inactive": len(jobs) - active,
         "specs_to_resubmit": int((spec_table["action"] == "resubmit").sum()),
+        "nodes": len(nodes),
         "nodes_live": live,
         "nodes_down": len(nodes) - live,
         "tokens": len(snapshot.tokens) if snapshot.tokens_reported else None,

@@ -439,7 +439,16 @@ def test_trend_counts_equal_summarize(folder: Path) -> None:
     trend = load_history(folder).trend
     for row in trend.itertuples(index=False):
         counts = summarize(load_snapshot(row.source))["counts"]
-        for key in ("jobs_active", "jobs_inactive", "specs_to_resubmit", "nodes_live", "nodes_down", "tokens"):
+        for key in (
+            "jobs",
+            "jobs_active",
+            "jobs_inactive",
+            "specs_to_resubmit",
+            "nodes",
+            "nodes_live",
+            "nodes_down",
+            "tokens",
+        ):
             value = getattr(row, key)
             assert (None if pd.isna(value) else value) == counts[key], (row.source, key)
 
@@ -453,9 +462,11 @@ def test_trend_dtypes_are_declared_in_the_schema(folder: Path, tmp_path: Path) -
         "index": "UInt64",
         "verdict": "string",
         "blocking": "Int64",
+        "jobs": "Int64",
         "jobs_active": "Int64",
         "jobs_inactive": "Int64",
         "specs_to_resubmit": "Int64",
+        "nodes": "Int64",
         "nodes_live": "Int64",
         "nodes_down": "Int64",
         "tokens": "Int64",
