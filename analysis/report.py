@@ -409,7 +409,9 @@ def _execute(source: Path, executed: Path, cwd: Path, parameters: dict[str, Any]
         cwd=str(cwd),
         progress_bar=False,
         log_output=False,
-        request_save_on_cell_execute=True,
+        # Saving after every cell rewrites a notebook that holds plotly.js (about 5 MB) once per cell; papermill
+        # still writes it at the end, failures included.
+        request_save_on_cell_execute=False,
         execution_timeout=timeout,
         kernel_manager_class=_kernel_manager_class(),
     )
@@ -575,13 +577,17 @@ def setup_notebook() -> None:
 
     Call it in the first cell after the parameters. Under papermill plotly would pick its
     ``plotly_mimetype`` renderer, whose ``application/vnd.plotly.v1+json`` output nbconvert's HTML drops
-    (blank gaps). The renderer installed here emits ``text/html`` instead, embeds plotly.js once (in the
-    output of the first figure shown) and asks for neither MathJax nor any CDN, so the HTML works offline.
+    (blank gaps). The renderer installed here emits ``text/html`` instead, embeds plotly.js once (in this
+    cell's output) and asks for neither MathJax nor any CDN, so the HTML works offline.
     """
     import plotly.io as pio
 
-    pio.renderers[PLOTLY_RENDERER] = _offline_renderer_class()()
+    renderer = _offline_renderer_class()()
+    pio.renderers[PLOTLY_RENDERER] = renderer
     pio.renderers.default = PLOTLY_RENDERER
+    # Embed plotly.js now, once, whether or not a chart follows: every report carries the same fixed cost and
+    # a chart shown later never embeds it again.
+    renderer.activate()
     pio.templates.default = "plotly_white"
     for option, value in _PANDAS_OPTIONS.items():
         pd.set_option(option, value)
@@ -925,7 +931,7 @@ def prepare_report(
     if redact:
         loaded = [redact_snapshot(snap) for snap in loaded]
     result = analyse(loaded, datacenters=datacenters)
-    summary = summarize(result)
+    summary = summarize(result, tables=False)  # the notebook takes the groupings from the analysis itself
     if redact:
         for entry in summary["snapshots"]:
             entry["source"] = Path(entry["source"]).name

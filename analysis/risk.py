@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import orjson
 import pandas as pd
 
 from analysis.schema import JOBS, NODE_DRIVERS, NODES, STRING, TOKENS, empty_frame
@@ -339,6 +340,20 @@ class Analysis:
     tokens: pd.DataFrame
     all_nodes: pd.DataFrame | None = None
     datacenters: tuple[str, ...] = field(default_factory=tuple)
+    _memo: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def _once_shared(self, name: str, compute: Any) -> Any:
+        if name not in self._memo:
+            self._memo[name] = compute()
+        return self._memo[name]
+
+    def _once(self, name: str, compute: Any) -> Any:
+        # The report and summarize ask for the same groupings several times; compute each once and hand out
+        # copies, so a caller that changes a result cannot change the next caller's.
+        value = self._once_shared(name, compute)
+        if isinstance(value, pd.DataFrame):
+            return value.copy()
+        return [dict(item) for item in value]  # the plan: a new list of new step dicts
 
     @property
     def tokens_reported(self) -> bool:
@@ -352,35 +367,40 @@ class Analysis:
 
     def specs(self) -> pd.DataFrame:
         """See :func:`specs`."""
-        return specs(self.jobs)
+        return self._once("specs", lambda: specs(self.jobs))
 
     def by_namespace(self) -> pd.DataFrame:
         """See :func:`by_namespace`."""
-        return by_namespace(self.jobs)
+        return self._once("by_namespace", lambda: by_namespace(self.jobs, spec_table=self.specs()))
 
     def by_datacenter(self) -> pd.DataFrame:
         """See :func:`by_datacenter`."""
-        return by_datacenter(self.jobs, self.nodes, self.tokens, all_nodes=self.all_nodes, datacenters=self.datacenters)
+        return self._once(
+            "by_datacenter",
+            lambda: by_datacenter(
+                self.jobs, self.nodes, self.tokens, all_nodes=self.all_nodes, datacenters=self.datacenters
+            ),
+        )
 
     def by_version(self) -> pd.DataFrame:
         """See :func:`by_version`."""
-        return by_version(self.nodes)
+        return self._once("by_version", lambda: by_version(self.nodes))
 
     def by_node_pool(self) -> pd.DataFrame:
         """See :func:`by_node_pool`."""
-        return by_node_pool(self.nodes)
+        return self._once("by_node_pool", lambda: by_node_pool(self.nodes))
 
     def by_node_status(self) -> pd.DataFrame:
         """See :func:`by_node_status`."""
-        return by_node_status(self.nodes)
+        return self._once("by_node_status", lambda: by_node_status(self.nodes))
 
     def by_driver(self) -> pd.DataFrame:
         """See :func:`by_driver`."""
-        return by_driver(self.nodes, self.node_drivers)
+        return self._once("by_driver", lambda: by_driver(self.nodes, self.node_drivers))
 
     def action_plan(self) -> list[dict[str, Any]]:
         """See :func:`action_plan`."""
-        return action_plan(self)
+        return self._once("action_plan", lambda: action_plan(self))
 
 
 def analyse(snapshots: Snapshot | Iterable[Snapshot], *, datacenters: Iterable[str] = ()) -> Analysis:
@@ -624,7 +644,7 @@ def _na_last(column: pd.Series) -> pd.Series:
     return column.astype(object).where(column.notna(), "\uffff")
 
 
-def by_namespace(jobs: pd.DataFrame) -> pd.DataFrame:
+def by_namespace(jobs: pd.DataFrame, *, spec_table: pd.DataFrame | None = None) -> pd.DataFrame:
     """Jobs per namespace: active and inactive jobs, specs to resubmit, children listed.
 
     Columns: cluster, region, namespace, jobs, active, inactive, specs, specs_to_resubmit, children.
@@ -647,7 +667,7 @@ def by_namespace(jobs: pd.DataFrame) -> pd.DataFrame:
         keys,
         {"jobs": pd.Series(True, index=jobs.index), "active": active, "inactive": ~active, "children": child},
     )
-    spec_table = specs(jobs)
+    spec_table = specs(jobs) if spec_table is None else spec_table
     per_ns = _counts(
         spec_table,
         keys,
@@ -726,29 +746,31 @@ def by_datacenter(
         for dc in names:
             slot(cluster, region, dc, True)
     if len(jobs):
-        sub = pd.DataFrame(
-            {
-                "cluster": jobs["cluster"].astype(object),
-                "region": jobs["region"].astype(object),
-                "datacenters": jobs["datacenters"],
-                "active": (jobs["state"] == "active").to_numpy(dtype=bool),
-            }
-        )
-        for cluster, region, patterns, active in sub.itertuples(index=False):
-            ctx = (_nn(cluster), _nn(region))
-            names = known.get(ctx, set())
+        # Jobs share few distinct pattern lists: count them first, then resolve each distinct list once.
+        combos: dict[tuple[Any, Any, tuple[str, ...], bool], int] = {}
+        for cluster, region, patterns, active in zip(
+            jobs["cluster"].astype(object),
+            jobs["region"].astype(object),
+            jobs["datacenters"],
+            (jobs["state"] == "active").to_numpy(dtype=bool),
+            strict=True,
+        ):
+            key = (_nn(cluster), _nn(region), tuple(patterns or ()), bool(active))
+            combos[key] = combos.get(key, 0) + 1
+        for (cluster, region, patterns, active), count in combos.items():
+            names = known.get((cluster, region), set())
             matched: set[str] = set()
             unresolved: list[str] = []
-            for pattern in patterns or ():
+            for pattern in patterns:
                 hits = {dc for dc in names if glob_match(pattern, dc)}
                 if hits:
                     matched |= hits
                 else:
                     unresolved.append(pattern)
             for dc in matched:
-                slot(*ctx, dc, True)[0 if active else 1] += 1
+                slot(cluster, region, dc, True)[0 if active else 1] += count
             for pattern in dict.fromkeys(unresolved):
-                slot(*ctx, pattern, False)[0 if active else 1] += 1
+                slot(cluster, region, pattern, False)[0 if active else 1] += count
     if len(nodes):
         sub = nodes[[*_CTX, "datacenter", "liveness"]].astype(object)
         for cluster, region, dc, liveness in sub.itertuples(index=False):
@@ -945,8 +967,10 @@ def action_plan(result: Analysis) -> list[dict[str, Any]]:
          'upgrade-nodes', 'upgrade-nodes', 'cleanup-jobs', 'cleanup-nodes', 'tokens']
     """
     steps: list[dict[str, Any]] = []
-    spec_table = specs(result.jobs)
-    for row in spec_table.itertuples(index=False):
+    spec_table = result.specs()
+    # Plain objects: iterating extension arrays element by element is slow for thousands of specs.
+    rows = spec_table.astype(object).where(spec_table.notna(), None)
+    for row in rows.itertuples(index=False):
         base = {
             "cluster": _nn(row.cluster),
             "region": _nn(row.region),
@@ -1001,7 +1025,7 @@ def action_plan(result: Analysis) -> list[dict[str, Any]]:
                     "Vault identity cannot be placed there at all.",
                 }
             )
-    for row in spec_table[spec_table["action"] == "cleanup"].itertuples(index=False):
+    for row in rows[rows["action"] == "cleanup"].itertuples(index=False):
         steps.append(
             {
                 "cluster": _nn(row.cluster),
@@ -1125,12 +1149,21 @@ SUMMARY_VERSION = 1
 
 
 def summarize(
-    snapshots: Snapshot | Iterable[Snapshot] | Analysis, *, datacenters: Iterable[str] = ()
+    snapshots: Snapshot | Iterable[Snapshot] | Analysis, *, datacenters: Iterable[str] = (), tables: bool = True
 ) -> dict[str, Any]:
     """The verdict, counts, groupings, plan and blind spots as one JSON-serialisable dict.
 
     This dict is a stable interface (``wi-readiness summary --format json`` prints it): keys are only ever added
     within a ``version``.
+
+    Args:
+        snapshots: one snapshot, several (regions, clusters), or an :class:`Analysis` already made.
+        datacenters: datacenter names known besides those of the listed nodes (see :func:`by_datacenter`).
+        tables: include ``groupings`` and ``specs`` (the report leaves them out: it reads the frames directly).
+
+    Returns:
+        ``format``, ``version``, ``verdict``, ``reasons``, ``counts``, ``snapshots`` (provenance),
+        ``groupings`` and ``specs`` (with ``tables``), ``plan``, ``blind_spots``.
 
     Examples:
         >>> import analysis, json
@@ -1195,16 +1228,22 @@ def summarize(
             "reasons": reasons,
             "counts": counts,
             "snapshots": [_provenance(s) for s in result.snapshots],
-            "groupings": {
-                "by_namespace": _records(result.by_namespace()),
-                "by_datacenter": _records(result.by_datacenter()),
-                "by_version": _records(result.by_version()),
-                "by_node_pool": _records(result.by_node_pool()),
-                "by_node_status": _records(result.by_node_status()),
-                "by_driver": _records(result.by_driver()),
-            },
-            "specs": _records(spec_table),
-            "plan": result.action_plan(),
+            **(
+                {
+                    "groupings": {
+                        "by_namespace": _records(result.by_namespace()),
+                        "by_datacenter": _records(result.by_datacenter()),
+                        "by_version": _records(result.by_version()),
+                        "by_node_pool": _records(result.by_node_pool()),
+                        "by_node_status": _records(result.by_node_status()),
+                        "by_driver": _records(result.by_driver()),
+                    },
+                    "specs": _records(spec_table),
+                }
+                if tables
+                else {}
+            ),
+            "plan": result._once_shared("action_plan", lambda: action_plan(result)),  # copied by _jsonable
             "blind_spots": [dict(b) for b in BLIND_SPOTS],
         }
     )
@@ -1229,24 +1268,20 @@ def _provenance(snap: Snapshot) -> dict[str, Any]:
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    return [{k: _jsonable(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
+    return frame.to_dict(orient="records")  # made JSON-ready by summarize's final _jsonable pass
+
+
+def _json_default(value: Any) -> Any:
+    if value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    if isinstance(value, tuple | set):
+        return list(value)
+    raise TypeError(f"not JSON-serialisable: {type(value).__name__}")
 
 
 def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | np.ndarray):
-        return [_jsonable(v) for v in value]
-    if value is None or value is pd.NA or value is pd.NaT:
-        return None
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, np.bool_):
-        return bool(value)
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.floating):
-        return None if math.isnan(value) else float(value)
-    if isinstance(value, pd.Timestamp):
-        return value.isoformat()
-    return value
+    """Plain JSON types only (numpy scalars, NA, NaN and timestamps converted), via one orjson round trip."""
+    options = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
+    return orjson.loads(orjson.dumps(value, default=_json_default, option=options))

@@ -14,11 +14,12 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from bench import load, trend
+from bench import load, report, trend
 
 #: (name, callable) in the order they run. Each callable takes ``large``: also run the large size.
 BENCHMARKS: list[tuple[str, Callable[..., object]]] = [
     ("load", load.run),
+    ("report", report.run),
     ("trend", trend.run),
 ]
 

@@ -207,8 +207,8 @@ def test_html_is_self_contained(render: str, request: pytest.FixtureRequest) -> 
     size = result.html.stat().st_size
     assert size < MAX_HTML_BYTES, f"{size:,} bytes"
     charts = page.count('class="plotly-graph-div"')
-    # plotly.js is embedded exactly once when there is a chart; the empty cluster has none ("no findings").
-    assert page.count("plotly.js v") == (1 if charts else 0), "plotly.js must be embedded exactly once"
+    # plotly.js is embedded exactly once, charts or not; the empty cluster has no chart ("no findings").
+    assert page.count("plotly.js v") == 1, "plotly.js must be embedded exactly once"
     assert (charts > 0) == (render == "edge")
 
     parser = _Resources()
