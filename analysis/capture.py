@@ -16,10 +16,14 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from analysis.errors import ReadinessError
+from analysis.errors import NomadResponseError, ReadinessError
+
+if TYPE_CHECKING:
+    from analysis.client import NomadSettings
 
 __all__ = ["CaptureResult", "capture", "snapshot_filename"]
 
@@ -28,11 +32,20 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 @dataclass(frozen=True)
 class CaptureResult:
-    """One region's capture: the file written, or the error that stopped it."""
+    """One region's capture: the file written, or the error that stopped it.
+
+    Attributes:
+        region: the region asked for (or the agent's own, as the snapshot recorded it); None when unknown.
+        path: the snapshot file written, or None when the region failed.
+        error: the one-line reason the region failed, or None.
+        notes: what the capture could not collect (enrichment without the ACL, the agent's version), one line
+            each; the snapshot is still usable.
+    """
 
     region: str | None
     path: Path | None = None
     error: str | None = None
+    notes: tuple[str, ...] = ()
 
 
 def _safe(name: str | None, fallback: str) -> str:
@@ -41,13 +54,29 @@ def _safe(name: str | None, fallback: str) -> str:
 
 
 def snapshot_filename(cluster: str | None, region: str | None, captured_at: pd.Timestamp, *, gzip: bool = True) -> str:
-    """``<cluster>_<region>_<UTC time>.json[.gz]``, with characters unsafe in file names replaced by ``-``."""
+    """``<cluster>_<region>_<UTC time>.json[.gz]``, with characters unsafe in file names replaced by ``-``.
+
+    Args:
+        cluster: the cluster's name (``cluster`` when unknown).
+        region: the region (``region`` when unknown).
+        captured_at: the capture time (tz-aware); microseconds keep two captures of one second apart.
+        gzip: end in ``.json.gz`` (default) or ``.json``.
+
+    Returns:
+        The file name (no folder).
+    """
     stamp = captured_at.tz_convert("UTC").strftime("%Y%m%dT%H%M%S.%fZ")
     return f"{_safe(cluster, 'cluster')}_{_safe(region, 'region')}_{stamp}.json{'.gz' if gzip else ''}"
 
 
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.filename is not None:
+        return f"cannot write {exc.filename}: {exc.strerror or exc}; check the folder and its permissions"
+    return str(exc)
+
+
 def capture(
-    settings: object,
+    settings: NomadSettings,
     out_dir: str | os.PathLike[str],
     *,
     all_regions: bool = False,
@@ -60,8 +89,8 @@ def capture(
     """Fetch the endpoint for one region (the settings' own) or every region, and save each as a snapshot file.
 
     Args:
-        settings: :class:`analysis.client.NomadSettings`.
-        out_dir: the folder for the files (created if needed).
+        settings: where and how to connect (:class:`analysis.client.NomadSettings`).
+        out_dir: the folder for the files (created first, so an unusable folder fails before any fetch).
         all_regions: ask ``/v1/regions`` and capture each region into its own file.
         cluster: the cluster's name for the files and reports; default the address's host.
         stale: allow stale reads (works without a leader).
@@ -73,40 +102,46 @@ def capture(
         One result per region, in order; a failed region has ``error`` set and no ``path``.
 
     Raises:
-        ReadinessError: only when the region list itself cannot be read, or the single region fails.
+        ReadinessError: the region list itself cannot be read, or (without ``all_regions``) the region fails.
+        OSError: ``out_dir`` cannot be created, or (without ``all_regions``) the file cannot be written.
     """
     from analysis.client import fetch_snapshot, list_regions
 
     say = progress or (lambda line: None)
+    folder = Path(out_dir)
+    folder.mkdir(parents=True, exist_ok=True)
     regions: list[str | None]
     if all_regions:
-        regions = list(list_regions(settings))  # type: ignore[arg-type]
-        say(f"regions: {', '.join(regions) or '(none)'}")
+        regions = list(list_regions(settings))
+        if not regions:
+            raise NomadResponseError(
+                f"{settings.address}: /v1/regions listed no regions; capture the agent's own region without "
+                "--all-regions",
+                address=settings.address,
+            )
+        say(f"regions: {', '.join(regions)}")
     else:
-        regions = [getattr(settings, "region", None)]
+        regions = [settings.region]
     results = []
     for region in regions:
-        label = region or "(agent's region)"
+        label = region or "(the agent's region)"
         say(f"fetching {label} ...")
         try:
             snap = fetch_snapshot(
-                settings=dataclasses.replace(settings, region=region),  # type: ignore[type-var]
+                settings=dataclasses.replace(settings, region=region),
                 stale=stale,
                 cluster=cluster,
                 enrich=enrich,
             )
             captured = snap.info.captured_at or pd.Timestamp.now(tz="UTC")
             name = snapshot_filename(snap.cluster, snap.region or region, captured, gzip=gzip)
-            path = snap.save(Path(out_dir) / name)
-        except ReadinessError as exc:
+            path = snap.save(folder / name)
+        except (ReadinessError, OSError) as exc:
             if not all_regions:
                 raise
-            say(f"  {label}: FAILED: {exc}")
-            results.append(CaptureResult(region=region, error=str(exc)))
+            say(f"  {label}: FAILED: {_describe(exc)}")
+            results.append(CaptureResult(region=region, error=_describe(exc)))
             continue
-        counts = f"{len(snap.jobs)} jobs, {len(snap.nodes)} outdated nodes"
-        say(f"  {label}: {counts} -> {path}")
-        for note in snap.info.enrichment_notes:
-            say(f"  note: {note}")
-        results.append(CaptureResult(region=snap.region or region, path=path))
+        say(f"  {label}: {len(snap.jobs)} jobs, {len(snap.nodes)} outdated nodes -> {path}")
+        results.append(CaptureResult(region=snap.region or region, path=path, notes=snap.info.enrichment_notes))
     return results

@@ -1,27 +1,48 @@
 """The ``wi-readiness`` command line (also ``python -m analysis``): it parses arguments and calls the library.
 
-Exit codes: 0 success (and, for ``check``, a verdict that passes the gate); 1 a runtime failure (unreadable
-input, fetch error, report failure); 2 a usage error (bad arguments or settings); 3 ``check`` found the cluster
-not ready (or, with ``--fail-on cleanup``, not clear of cleanup either).
+Every command is one library call; see ``wi-readiness COMMAND --help`` for each one's options and examples.
+
+Exit codes:
+    0: success; for ``check``, the verdict passes the gate (``clear``, or ``cleanup-only`` without
+       ``--fail-on cleanup``).
+    1: a runtime failure: an unreadable or malformed input, a fetch error (connection, TLS, HTTP), a report that
+       failed to render, a file that cannot be written; for ``fetch --all-regions`` and ``scheduled``, any region
+       that could not be captured (the others are still written).
+    2: a usage error: an unknown flag, a missing or conflicting argument, an invalid setting
+       (``NOMAD_SKIP_VERIFY=maybe``, an unreadable ``--token-file``).
+    3: ``check`` found the cluster not ready (with ``--fail-on cleanup``: not clear).
+
+Every expected failure prints one line on stderr saying what went wrong and what to do, without a traceback
+(``--debug`` adds it) and never with the token.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
 import os
 import sys
+import textwrap
 import traceback
-from collections.abc import Sequence
+import warnings
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import orjson
 import pandas as pd
 
 from analysis import __version__
-from analysis.errors import ConfigError, ReadinessError
+from analysis.errors import ReadinessError
+
+if TYPE_CHECKING:
+    from analysis.client import NomadSettings
+
+__all__ = ["EXIT_FAILURE", "EXIT_NOT_READY", "EXIT_OK", "EXIT_USAGE", "build_parser", "main"]
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_NOT_READY = 0, 1, 2, 3
+PROG = "wi-readiness"
 GROUPINGS = {
     "namespace": "by_namespace",
     "datacenter": "by_datacenter",
@@ -32,187 +53,426 @@ GROUPINGS = {
 }
 
 _EPILOG = """\
-exit codes: 0 ok, 1 runtime failure, 2 usage error, 3 check: cluster not ready
+examples:
+  wi-readiness fetch --all-regions --token-file ~/.nomad-token -o snapshots/
+  wi-readiness summary snapshots/*.json.gz
+  wi-readiness check snapshots/*.json.gz --junit readiness.xml
+  wi-readiness report snapshots/*.json.gz -o reports/today
+
+exit codes: 0 ok, 1 runtime failure (unreadable input, fetch error), 2 usage error,
+  3 check: the cluster is not ready
 environment: NOMAD_ADDR, NOMAD_TOKEN, NOMAD_REGION, NOMAD_CACERT, NOMAD_CAPATH, NOMAD_CLIENT_CERT,
-  NOMAD_CLIENT_KEY, NOMAD_SKIP_VERIFY, NOMAD_TLS_SERVER_NAME, NOMAD_HTTP_AUTH (as the nomad CLI reads them)
+  NOMAD_CLIENT_KEY, NOMAD_SKIP_VERIFY, NOMAD_TLS_SERVER_NAME, NOMAD_HTTP_AUTH (read as the nomad CLI reads them)
 """
+
+#: The connection flags (dest names) with the value each has when it was not given.
+_CONNECTION_FLAGS = {
+    "address": None,
+    "region": None,
+    "token_file": None,
+    "ca_cert": None,
+    "ca_path": None,
+    "client_cert": None,
+    "client_key": None,
+    "tls_server_name": None,
+    "tls_skip_verify": None,
+    "stale": False,
+    "cluster": None,
+}
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse with exit code 2 and a one-line hint for usage errors."""
+    """argparse with exit code 2 and one line for a usage error."""
 
     def error(self, message: str) -> NoReturn:
-        self.print_usage(sys.stderr)
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def _connection_options(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("connection (flags override the NOMAD_* variables)")
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Wraps one-line paragraphs to the terminal; keeps examples and multi-line paragraphs as written."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        paragraphs = []
+        for paragraph in text.split("\n\n"):
+            if "\n" in paragraph.strip() or paragraph.startswith("example"):
+                paragraphs.append(textwrap.indent(paragraph, indent))
+            else:
+                paragraphs.append(textwrap.fill(paragraph, width, initial_indent=indent, subsequent_indent=indent))
+        return "\n\n".join(paragraphs)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be 1 or more")
+    return value
+
+
+def _connection_options(parser: argparse.ArgumentParser, *, note: str = "") -> None:
+    group = parser.add_argument_group(
+        "connection (flags override the NOMAD_* variables)" + (f"; {note}" if note else "")
+    )
     group.add_argument("--address", help="the agent's address (NOMAD_ADDR; default http://127.0.0.1:4646)")
     group.add_argument("--region", help="the region to ask (NOMAD_REGION; default the agent's own)")
     group.add_argument(
         "--token-file",
         metavar="FILE",
-        help="read the ACL token (needs operator:read) from FILE, or '-' for stdin; default NOMAD_TOKEN. "
-        "There is deliberately no --token flag: tokens in arguments land in shell history and ps",
+        help="read the ACL token (it needs operator:read) from FILE, or from stdin with '-'; default NOMAD_TOKEN. "
+        "There is no --token flag on purpose: a token in the arguments lands in shell history and ps",
     )
-    group.add_argument("--ca-cert", help="CA certificate file (NOMAD_CACERT)")
-    group.add_argument("--ca-path", help="folder of CA certificates (NOMAD_CAPATH)")
-    group.add_argument("--client-cert", help="client certificate for mTLS (NOMAD_CLIENT_CERT)")
-    group.add_argument("--client-key", help="client key for mTLS (NOMAD_CLIENT_KEY)")
-    group.add_argument("--tls-server-name", help="verify the server certificate for this name (NOMAD_TLS_SERVER_NAME)")
-    group.add_argument("--tls-skip-verify", action="store_true", default=None, help="do not verify TLS (unsafe)")
-    group.add_argument("--stale", action="store_true", help="let any server answer (works without a leader)")
-    group.add_argument("--cluster", help="a name for the cluster in files and reports (default: the address's host)")
+    group.add_argument("--ca-cert", metavar="FILE", help="CA certificate to verify the agent with (NOMAD_CACERT)")
+    group.add_argument("--ca-path", metavar="DIR", help="folder of CA certificates (NOMAD_CAPATH)")
+    group.add_argument("--client-cert", metavar="FILE", help="client certificate for mutual TLS (NOMAD_CLIENT_CERT)")
+    group.add_argument("--client-key", metavar="FILE", help="its private key (NOMAD_CLIENT_KEY)")
+    group.add_argument(
+        "--tls-server-name",
+        metavar="NAME",
+        help="verify the agent's certificate for this name, e.g. server.global.nomad (NOMAD_TLS_SERVER_NAME)",
+    )
+    group.add_argument(
+        "--tls-skip-verify",
+        action="store_true",
+        default=None,
+        help="do not verify the agent's certificate (unsafe; NOMAD_SKIP_VERIFY)",
+    )
+    group.add_argument("--stale", action="store_true", help="let any server answer, even without a leader")
+    group.add_argument(
+        "--cluster", help="the cluster's name in file names and reports (default: the host of the address)"
+    )
+
+
+def _snapshots_arg(parser: argparse.ArgumentParser, nargs: str = "+", *, stdin: bool = True) -> None:
+    parser.add_argument(
+        "snapshots",
+        nargs=nargs,
+        metavar="SNAPSHOT",
+        help="snapshot files: fetch's .json.gz, the endpoint's JSON, or `nomad setup vault -check -json` output"
+        + (" ('-' reads stdin)" if stdin else ""),
+    )
+
+
+def _add_command(
+    commands: Any, name: str, *, help: str, description: str, epilog: str, parents: list[argparse.ArgumentParser]
+) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = commands.add_parser(
+        name, help=help, description=description, epilog=epilog, formatter_class=_HelpFormatter, parents=parents
+    )
+    return parser
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of every command."""
+    """The argument parser of every command.
+
+    Returns:
+        The ``wi-readiness`` parser; ``parse_args`` exits 2 with one line on a usage error.
+    """
     parser = _Parser(
-        prog="wi-readiness",
-        description="Is a Nomad cluster ready to move to Vault workload identities?",
+        prog=PROG,
+        description="Is a Nomad cluster ready to move to Vault workload identities? Capture the upgrade-check "
+        "endpoint, judge it, gate CI on it, and publish reports.",
         epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_HelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument("--debug", action="store_true", help="show the traceback of a failure")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of a failure and every retry")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help="show the traceback of a failure"
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
 
-    fetch = commands.add_parser(
+    fetch = _add_command(
+        commands,
         "fetch",
         help="capture snapshots from a live cluster",
-        description="Capture the upgrade-check endpoint into snapshot files (gzip JSON, written atomically) named "
-        "<cluster>_<region>_<time>.json.gz, and print their paths.",
-        epilog="example: NOMAD_ADDR=https://nomad:4646 wi-readiness fetch --all-regions --enrich -o snapshots/",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Capture the upgrade-check endpoint of a live cluster into snapshot files named "
+        "<cluster>_<region>_<UTC time>.json.gz (gzip JSON, written atomically) and print the path of each. With "
+        "--all-regions each region listed by /v1/regions gets its own file; a region that fails is reported on "
+        "stderr, the others are still written, and the exit code is 1. Progress goes to stderr on a terminal "
+        "only; notes about data that could not be collected (--enrich without node:read or read-job) are "
+        "always printed.",
+        epilog="examples:\n"
+        "  NOMAD_ADDR=https://nomad.example.com:4646 wi-readiness fetch --token-file ~/.nomad-token\n"
+        "  wi-readiness fetch --all-regions --enrich --token-file /etc/wi/token -o snapshots/\n"
+        "  vault read -field=secret_id nomad/creds/readonly | wi-readiness fetch --token-file - -o snapshots/",
+        parents=[common],
     )
     _connection_options(fetch)
     fetch.add_argument("-o", "--output-dir", default="snapshots", help="folder for the files (default: snapshots)")
-    fetch.add_argument("--all-regions", action="store_true", help="capture every region listed by /v1/regions")
-    fetch.add_argument("--enrich", action="store_true", help="also record every node and the tokens' allocations")
-    fetch.add_argument("--no-gzip", action="store_true", help="write plain .json files")
-    fetch.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr (the default off a terminal)")
-
-    def snapshots_arg(p: argparse.ArgumentParser, nargs: str = "+") -> None:
-        p.add_argument("snapshots", nargs=nargs, metavar="SNAPSHOT", help="snapshot files (.json, .json.gz) or '-'")
-
-    summary = commands.add_parser(
-        "summary",
-        help="verdict, counts and groupings in the terminal",
-        description="Print the verdict, counts and groupings of one or more snapshots (regions, clusters).",
-        epilog="examples:\n  wi-readiness summary snap.json.gz\n  wi-readiness summary --by version --format "
-        "markdown eu.json.gz us.json.gz\n  wi-readiness summary --format json snap.json | jq .verdict",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    fetch.add_argument(
+        "--all-regions", action="store_true", help="capture every region listed by /v1/regions (not with --region)"
     )
-    snapshots_arg(summary)
-    summary.add_argument("--format", choices=("table", "json", "csv", "markdown"), default="table")
-    summary.add_argument("--by", choices=tuple(GROUPINGS), action="append", help="only these groupings (repeatable)")
-    summary.add_argument("--datacenter", action="append", default=[], help="a datacenter known besides the nodes'")
+    fetch.add_argument(
+        "--enrich",
+        action="store_true",
+        help="also record every client node (needs node:read) and the legacy tokens' allocations (needs "
+        "read-job); without those permissions the capture still succeeds, with a note",
+    )
+    fetch.add_argument("--no-gzip", action="store_true", help="write plain .json files")
+    fetch.add_argument("-q", "--quiet", action="store_true", help="no progress and no notes on stderr")
 
-    check = commands.add_parser(
+    summary = _add_command(
+        commands,
+        "summary",
+        help="verdict, counts, groupings and the action plan",
+        description="Print the verdict, the counts, the groupings and the action plan of one or more snapshots "
+        "(several regions or clusters are read together). IDs are printed in full, never cut to 8 characters. "
+        "--format json prints analysis.summarize(), the stable machine-readable form.",
+        epilog="examples:\n"
+        "  wi-readiness summary snapshots/prod_global_20261203T061500.000000Z.json.gz\n"
+        "  wi-readiness summary --by version --format markdown eu.json.gz us.json.gz\n"
+        "  nomad setup vault -check -json | wi-readiness summary -\n"
+        "  wi-readiness summary --format json snap.json.gz | jq .verdict",
+        parents=[common],
+    )
+    _snapshots_arg(summary)
+    summary.add_argument(
+        "--format",
+        choices=("table", "json", "csv", "markdown"),
+        default="table",
+        help="table (default: aligned columns), markdown (for a ticket), csv (each grouping after a '# by NAME' "
+        "line; plain CSV with one --by), json (everything, as analysis.summarize)",
+    )
+    summary.add_argument(
+        "--by",
+        choices=tuple(GROUPINGS),
+        action="append",
+        help="print only this grouping (repeatable); default: every grouping, the action plan and the blind spots",
+    )
+    summary.add_argument(
+        "--datacenter",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a datacenter the cluster has besides those of the listed nodes, to resolve job patterns such as "
+        "dc* (repeatable)",
+    )
+
+    check = _add_command(
+        commands,
         "check",
         help="CI gate: exit 3 while the cluster is not ready",
-        description="Exit 0 when the verdict is clear or cleanup-only, 3 when not-ready (1: unreadable input or "
-        "fetch error, 2: usage error).",
-        epilog="examples:\n  wi-readiness check snap.json.gz --junit readiness.xml\n  NOMAD_TOKEN=... wi-readiness "
-        "check --live --fail-on cleanup",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Judge snapshots (or the live cluster with --live) and set the exit code: 0 when the verdict "
+        "is clear or cleanup-only, 3 when not-ready; with --fail-on cleanup, 3 unless clear. 1 when an input "
+        "cannot be read or the fetch fails, 2 on a usage error. (`nomad setup vault -check` exits 0 either way.)",
+        epilog="examples:\n"
+        "  wi-readiness check snapshots/*.json.gz --junit readiness.xml\n"
+        "  NOMAD_ADDR=https://nomad.example.com:4646 wi-readiness check --live --token-file /etc/wi/token\n"
+        "  wi-readiness check --fail-on cleanup --format json snap.json.gz",
+        parents=[common],
     )
-    snapshots_arg(check, "*")
-    check.add_argument("--live", action="store_true", help="fetch from the cluster instead of reading files")
+    _snapshots_arg(check, "*")
+    check.add_argument(
+        "--live", action="store_true", help="fetch the cluster (connection flags below) instead of reading files"
+    )
     check.add_argument(
         "--fail-on",
         choices=("blocking", "cleanup"),
         default="blocking",
-        help="cleanup: also fail (exit 3) on cleanup-only",
+        help="blocking (default): fail while anything blocks the migration; cleanup: also while inactive jobs or "
+        "down nodes remain",
     )
-    check.add_argument("--junit", metavar="FILE", help="also write JUnit XML (one test case per finding)")
-    check.add_argument("--format", choices=("text", "json"), default="text")
-    _connection_options(check)
+    check.add_argument(
+        "--junit",
+        metavar="FILE",
+        help="also write JUnit XML: one test case per step of the action plan, failing when it blocks",
+    )
+    check.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="text (default) or json: one object with verdict, passed, reasons and counts",
+    )
+    _connection_options(check, note="only with --live")
 
-    report = commands.add_parser(
+    report = _add_command(
+        commands,
         "report",
         help="render the HTML readiness report",
-        description="Render the readiness report (or, with --history, the migration progress report) into DIR and "
-        "print the HTML's path.",
-        epilog="examples:\n  wi-readiness report snap.json.gz -o reports/today\n  wi-readiness report --history "
-        "snapshots/ -o reports/progress",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Render the readiness report of one or more snapshots (or, with --history, the migration "
+        "progress report of a folder of snapshots) into DIR: one self-contained HTML file, beside the executed "
+        "notebook and CSV files of the long tables. Prints the HTML's path. Rendering starts a Jupyter kernel "
+        "and takes a few seconds; a failed render keeps the previous report and the failed notebook.",
+        epilog="examples:\n"
+        "  wi-readiness report snapshots/*.json.gz -o reports/today\n"
+        "  wi-readiness report snap.json.gz -o reports/shared --redact --title 'Prod readiness'\n"
+        "  wi-readiness report --history snapshots/ -o reports/progress",
+        parents=[common],
     )
-    snapshots_arg(report, "*")
-    report.add_argument("-o", "--output-dir", required=True, help="folder for the HTML, notebook and CSV files")
-    report.add_argument("--history", metavar="DIR", help="render the progress report for a folder of snapshots")
+    _snapshots_arg(report, "*", stdin=False)
+    report.add_argument("-o", "--output-dir", required=True, metavar="DIR", help="folder for the report's files")
+    report.add_argument("--history", metavar="DIR", help="render the progress report of this folder of snapshots")
     report.add_argument("--title", help="the report's title")
-    report.add_argument("--redact", action="store_true", help="hash node names, addresses, accessors, alloc IDs")
-    report.add_argument("--top-n", type=int, default=25, help="rows shown per table before linking a CSV")
-    report.add_argument("--timeout", type=int, default=600, help="seconds any notebook cell may run")
+    report.add_argument(
+        "--redact", action="store_true", help="replace node names, addresses, accessors and alloc IDs by hashes"
+    )
+    report.add_argument(
+        "--top-n", type=_positive_int, default=25, metavar="N", help="rows shown per table before linking a CSV"
+    )
+    report.add_argument(
+        "--timeout", type=_positive_int, default=600, metavar="SECONDS", help="how long any notebook cell may run"
+    )
 
-    export = commands.add_parser(
+    export = _add_command(
+        commands,
         "export",
         help="write the tables as CSV, Parquet or JSON",
-        description="Write jobs, nodes, node_drivers and tokens (with cluster/region columns) into DIR.",
-        epilog="examples:\n  wi-readiness export snap.json.gz --format parquet -o tables/\n  wi-readiness export "
-        "--history snapshots/ --format parquet -o dataset/",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Write the four tables (jobs, nodes, node_drivers, tokens) with their classification and "
+        "cluster/region columns into DIR as <table>.csv, .parquet or .json, each atomically, and print their "
+        "paths. CSV holds lists as JSON strings; Parquet keeps lists; JSON keeps 64-bit indexes exact. With "
+        "--history DIR a folder of snapshots becomes a partitioned Parquet dataset (for trend, DuckDB, Spark).",
+        epilog="examples:\n"
+        "  wi-readiness export snap.json.gz -o tables/\n"
+        "  wi-readiness export eu.json.gz us.json.gz --format parquet -o tables/\n"
+        "  wi-readiness export --history snapshots/ --format parquet -o dataset/",
+        parents=[common],
     )
-    snapshots_arg(export, "*")
-    export.add_argument("--format", choices=("csv", "parquet", "json"), default="csv")
-    export.add_argument("-o", "--output-dir", required=True)
-    export.add_argument("--history", metavar="DIR", help="export a folder of snapshots as a partitioned dataset")
+    _snapshots_arg(export, "*")
+    export.add_argument("--format", choices=("csv", "parquet", "json"), default="csv", help="file format (default csv)")
+    export.add_argument("-o", "--output-dir", required=True, metavar="DIR", help="folder for the files")
+    export.add_argument("--history", metavar="DIR", help="export this folder of snapshots as a Parquet dataset")
 
-    diff = commands.add_parser(
+    diff = _add_command(
+        commands,
         "diff",
         help="what changed between two snapshots",
-        description="Compare two snapshots of the same cluster and region: new, fixed and changed rows.",
-        epilog="example: wi-readiness diff monday.json.gz friday.json.gz --format markdown",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Compare two snapshots of the same cluster and region: the jobs, nodes and tokens that are "
+        "new, fixed (gone from the lists) or changed, and the counts and verdict before and after.",
+        epilog="examples:\n"
+        "  wi-readiness diff monday.json.gz friday.json.gz\n"
+        "  wi-readiness diff monday.json.gz friday.json.gz --format markdown >> ticket.md",
+        parents=[common],
     )
-    diff.add_argument("old", metavar="OLD")
-    diff.add_argument("new", metavar="NEW")
-    diff.add_argument("--format", choices=("table", "json", "markdown"), default="table")
+    diff.add_argument("old", metavar="OLD", help="the earlier snapshot")
+    diff.add_argument("new", metavar="NEW", help="the later snapshot of the same cluster and region")
+    diff.add_argument(
+        "--format", choices=("table", "json", "markdown"), default="table", help="output format (default table)"
+    )
 
-    trend = commands.add_parser(
+    trend = _add_command(
+        commands,
         "trend",
         help="counts over time from a folder of snapshots",
-        description="Read every snapshot in DIR (or a Parquet dataset written by export --history) and print the "
-        "counts over time per cluster and region.",
-        epilog="example: wi-readiness trend snapshots/ --format csv > trend.csv",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Read every snapshot under DIR (or a Parquet dataset written by export --history) and print "
+        "one row per snapshot: the counts and the verdict over time, per cluster and region. Files that are not "
+        "snapshots are skipped with one line each on stderr.",
+        epilog="examples:\n"
+        "  wi-readiness trend snapshots/\n"
+        "  wi-readiness trend reports/snapshots --format csv > trend.csv",
+        parents=[common],
     )
-    trend.add_argument("directory", metavar="DIR")
-    trend.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    trend.add_argument("directory", metavar="DIR", help="a folder of snapshots, or a dataset from export --history")
+    trend.add_argument(
+        "--format", choices=("table", "json", "csv"), default="table", help="output format (default table)"
+    )
 
-    run = commands.add_parser(
+    run = _add_command(
+        commands,
         "scheduled",
         help="the cron/CI recipe: fetch every region, render, keep N runs, update the index",
-        description="Fetch every region into DIR/snapshots, render the readiness and progress reports into "
-        "DIR/runs/<time>, keep the last N runs, and rewrite DIR/index.html. A failed run never replaces the "
-        "last good report; two runs at once do not clobber each other (a lock file serialises them).",
-        epilog="example (crontab): 15 6 * * * cd /srv/wi && NOMAD_ADDR=https://nomad:4646 wi-readiness scheduled "
-        "--token-file /etc/wi/token -o /srv/wi/reports --keep 30",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="The cron/CI recipe in one command: fetch every region into DIR/snapshots, render the "
+        "readiness report (and the progress report) into DIR/runs/<UTC time>, keep the last N runs, and rewrite "
+        "DIR/index.html, which lists every kept run with its verdict and links. A failed run is kept as "
+        "runs/<time>.failed and never replaces the last good report; runs started at the same time wait for "
+        "each other. Silent when it succeeds off a terminal, so cron mails only failures: exit 0 when every "
+        "region was captured and rendered, 1 when a region or the run failed (one line each on stderr).",
+        epilog="examples:\n"
+        "  NOMAD_ADDR=https://nomad.example.com:4646 wi-readiness scheduled --token-file /etc/wi/token "
+        "-o /srv/wi/reports --keep 30\n"
+        "  crontab: 15 6 * * * NOMAD_ADDR=https://nomad.example.com:4646 /srv/wi/.venv/bin/wi-readiness "
+        "scheduled --token-file /etc/wi/token -o /srv/wi/reports --keep 30",
+        parents=[common],
     )
-    _connection_options(run)
-    run.add_argument("-o", "--output-dir", required=True, help="the reports folder (index.html lives here)")
-    run.add_argument("--keep", type=int, default=30, help="how many runs to keep (default 30)")
-    run.add_argument("--enrich", action="store_true", help="also record every node and the tokens' allocations")
-    run.add_argument("--single-region", action="store_true", help="only the configured region, not all")
-    run.add_argument("--redact", action="store_true", help="hash node names, addresses, accessors, alloc IDs")
+    _connection_options(run, note="--region only with --single-region")
+    run.add_argument(
+        "-o", "--output-dir", required=True, metavar="DIR", help="the reports folder (index.html lives here)"
+    )
+    run.add_argument(
+        "--keep",
+        type=_positive_int,
+        default=30,
+        metavar="N",
+        help="how many runs to keep (default 30); the newest good run is always kept",
+    )
+    run.add_argument("--enrich", action="store_true", help="also record every client node and the tokens' allocations")
+    run.add_argument(
+        "--single-region",
+        action="store_true",
+        help="capture only one region (--region, NOMAD_REGION, or the agent's own), not every region",
+    )
+    run.add_argument(
+        "--redact", action="store_true", help="replace node names, addresses, accessors and alloc IDs by hashes"
+    )
+    run.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr, even on a terminal")
     return parser
 
 
 # ---------------------------------------------------------------------------------------------------------------
+# Helpers
+# ---------------------------------------------------------------------------------------------------------------
 
 
-def _settings(args: argparse.Namespace) -> Any:
+class _Usage(Exception):
+    """A usage error found after parsing (exit 2)."""
+
+
+def _warn(args: argparse.Namespace, line: str) -> None:
+    print(f"{PROG} {args.command}: {line}", file=sys.stderr, flush=True)
+
+
+def _progress(args: argparse.Namespace) -> Callable[[str], None] | None:
+    """Progress lines for a person at a terminal; None in cron and CI (and with --quiet)."""
+    if getattr(args, "quiet", False) or not sys.stderr.isatty():
+        return None
+    return lambda line: print(line, file=sys.stderr, flush=True)
+
+
+@contextlib.contextmanager
+def _client_logging(args: argparse.Namespace) -> Iterator[None]:
+    """Show the client's retry messages on a terminal or with --debug, else drop them; restore the logger after.
+
+    Without a handler, logging's last resort would print them in cron, which must stay quiet until the one line of
+    a real failure.
+    """
+    logger = logging.getLogger("analysis")
+    saved = (logger.handlers[:], logger.propagate, logger.level)
+    show = args.debug or (sys.stderr.isatty() and not getattr(args, "quiet", False))
+    handler: logging.Handler = logging.StreamHandler(sys.stderr) if show else logging.NullHandler()
+    handler.setFormatter(logging.Formatter(f"{PROG}: %(message)s"))
+    logger.handlers[:] = [handler]
+    logger.propagate = False
+    logger.setLevel(logging.DEBUG if args.debug else logging.INFO)
+    try:
+        yield
+    finally:
+        logger.handlers[:], logger.propagate = saved[0], saved[1]
+        logger.setLevel(saved[2])
+
+
+def _connection_given(args: argparse.Namespace) -> list[str]:
+    return [
+        "--" + name.replace("_", "-")
+        for name, unset in _CONNECTION_FLAGS.items()
+        if getattr(args, name, unset) not in (unset, None)
+    ]
+
+
+def _settings(args: argparse.Namespace) -> NomadSettings:
     from analysis.client import NomadSettings
+    from analysis.errors import ConfigError
 
     token = None
     if args.token_file == "-":
         token = sys.stdin.readline().strip()
         if not token:
-            raise ConfigError("--token-file -: standard input held no token", setting="--token-file")
+            raise ConfigError(
+                "--token-file -: standard input held no token; pipe the token's secret ID into the command",
+                setting="--token-file",
+            )
     return NomadSettings.resolve(
         address=args.address,
         token=token,
@@ -227,41 +487,61 @@ def _settings(args: argparse.Namespace) -> Any:
     )
 
 
-def _progress(args: argparse.Namespace) -> bool:
-    return not getattr(args, "quiet", False) and sys.stderr.isatty()
-
-
 def _load_all(paths: Sequence[str]) -> list[Any]:
     from analysis.snapshot import load_snapshot
 
+    if list(paths).count("-") > 1:
+        raise _Usage("'-' (stdin) can be given only once")
     return [load_snapshot(p) for p in paths]
+
+
+@contextlib.contextmanager
+def _skipped_files(args: argparse.Namespace) -> Iterator[list[Any]]:
+    """Collect the files a history read skipped and print one line for each (instead of warning text)."""
+    from analysis.history import SnapshotSkippedWarning
+
+    found: list[Any] = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SnapshotSkippedWarning)
+        yield found
+    for skipped in found:
+        _warn(args, f"skipped {skipped.path}: {skipped.reason}")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Commands
+# ---------------------------------------------------------------------------------------------------------------
 
 
 def _cmd_fetch(args: argparse.Namespace) -> int:
     from analysis.capture import capture
 
-    settings = _settings(args)
-    show = _progress(args)
+    if args.all_regions and args.region:
+        raise _Usage("--region and --all-regions exclude each other: --all-regions captures every region")
     results = capture(
-        settings,
+        _settings(args),
         args.output_dir,
         all_regions=args.all_regions,
         cluster=args.cluster,
         stale=args.stale,
         enrich=args.enrich,
         gzip=not args.no_gzip,
-        progress=(lambda line: print(line, file=sys.stderr, flush=True)) if show else None,
+        progress=_progress(args),
     )
     for result in results:
+        where = f"region {result.region}: " if result.region else ""
         if result.path is not None:
-            print(result.path)
+            print(result.path, flush=True)
         else:
-            print(f"wi-readiness: region {result.region}: {result.error}", file=sys.stderr)
+            _warn(args, f"{where}{result.error}")
+        if not args.quiet:
+            for note in result.notes:
+                _warn(args, f"note: {where}{note}")
     return EXIT_OK if all(r.path is not None for r in results) else EXIT_FAILURE
 
 
 def _groupings(summary: dict[str, Any], wanted: Sequence[str] | None) -> list[tuple[str, pd.DataFrame]]:
-    names = list(wanted) if wanted else list(GROUPINGS)
+    names = list(dict.fromkeys(wanted)) if wanted else list(GROUPINGS)
     return [(name, pd.DataFrame(summary["groupings"][GROUPINGS[name]])) for name in names]
 
 
@@ -288,29 +568,30 @@ def _cmd_summary(args: argparse.Namespace) -> int:
                 print(("\n" if i else "") + f"# by {name}")
             sys.stdout.write(frame.to_csv(index=False))
         return EXIT_OK
-    table = markdown_table if args.format == "markdown" else text_table
-    heading = (lambda t: f"## {t}") if args.format == "markdown" else (lambda t: f"{t}\n{'-' * len(t)}")
-    print(_verdict_block(summary, markdown=args.format == "markdown"))
+    markdown = args.format == "markdown"
+    table = markdown_table if markdown else text_table
+    heading = (lambda t: f"\n## {t}\n") if markdown else (lambda t: f"\n{t}\n{'-' * len(t)}")
+    print(_verdict_block(summary, markdown=markdown))
     for name, frame in groupings:
-        print()
         print(heading(f"By {name}"))
         print(table(_hide_context(frame, summary)))
     if not args.by:
-        plan = pd.DataFrame(
-            [
-                {"step": p["step"], "action": p["action"], "blocking": p["blocking"], "what": p["title"]}
-                for p in summary["plan"]
-            ]
-        )
-        print()
+        columns = ["cluster", "region", "step", "action", "blocking", "title"]
+        plan = pd.DataFrame([{c: p.get(c) for c in columns} for p in summary["plan"]], columns=columns)
         print(heading("Action plan"))
-        print(table(plan))
+        print(table(_hide_context(plan, summary)))
+        print(heading("Blind spots (what the endpoint cannot see)"))
+        for spot in summary["blind_spots"]:
+            if markdown:
+                print(f"- **{spot['title']}**: {spot['text']}")
+            else:
+                print(textwrap.fill(f"- {spot['title']}: {spot['text']}", 100, subsequent_indent="  "))
     return EXIT_OK
 
 
 def _verdict_block(summary: dict[str, Any], *, markdown: bool = False) -> str:
     counts = summary["counts"]
-    tokens = "not reported (Nomad 1.10+)" if counts["tokens"] is None else str(counts["tokens"])
+    tokens = "not reported (Nomad 1.10+ no longer lists them)" if counts["tokens"] is None else str(counts["tokens"])
     lines = [
         f"{'**' if markdown else ''}Verdict: {summary['verdict'].upper()}{'**' if markdown else ''}",
         *(f"{'- ' if markdown else '  '}{reason}" for reason in summary["reasons"]),
@@ -327,7 +608,10 @@ def _verdict_block(summary: dict[str, Any], *, markdown: bool = False) -> str:
         captured = snap["captured_at"] or "capture time unknown"
         index = f"index {snap['index']}" if snap["index"] is not None else "no index (nomad setup vault -json)"
         lines.append(f"Source: {snap['source']} ({where}; {captured}; {index})")
-    return "\n".join(lines if not markdown else [line + ("  " if line else "") for line in lines])
+    if markdown:
+        # Two trailing spaces make a line break; list items and the blank line need none.
+        lines = [line if not line or line.startswith("- ") else line + "  " for line in lines]
+    return "\n".join(lines)
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
@@ -336,7 +620,11 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from analysis.risk import summarize
 
     if args.live == bool(args.snapshots):
-        raise _Usage("check needs SNAPSHOT files or --live (not both)")
+        raise _Usage("check needs SNAPSHOT files or --live, not both")
+    given = _connection_given(args)
+    if given and not args.live:
+        verb = "applies" if len(given) == 1 else "apply"
+        raise _Usage(f"{', '.join(given)} {verb} only with --live (without it the snapshots are read from files)")
     if args.live:
         from analysis.client import fetch_snapshot
 
@@ -348,16 +636,14 @@ def _cmd_check(args: argparse.Namespace) -> int:
     if args.junit:
         atomic_write(args.junit, junit_xml(summary, fail_on_cleanup=args.fail_on == "cleanup"))
     if args.format == "json":
-        print(
-            orjson.dumps(
-                {
-                    "verdict": summary["verdict"],
-                    "passed": not failed,
-                    "reasons": summary["reasons"],
-                    "counts": summary["counts"],
-                }
-            ).decode()
-        )
+        document = {
+            "verdict": summary["verdict"],
+            "passed": not failed,
+            "fail_on": args.fail_on,
+            "reasons": summary["reasons"],
+            "counts": summary["counts"],
+        }
+        print(orjson.dumps(document).decode())
     else:
         print(_verdict_block(summary))
         print(f"\ncheck {'FAILED' if failed else 'passed'} (--fail-on {args.fail_on})")
@@ -365,46 +651,45 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
+    from analysis.errors import SnapshotNotFoundError
     from analysis.report import render_report
 
     if bool(args.history) == bool(args.snapshots):
-        raise _Usage("report needs SNAPSHOT files or --history DIR (not both)")
+        raise _Usage("report needs SNAPSHOT files or --history DIR, not both")
+    if "-" in args.snapshots:
+        raise _Usage("report reads files, not stdin: save the snapshot to a file first")
+    options = {"title": args.title, "redact": args.redact, "top_n": args.top_n, "timeout": args.timeout}
     if args.history:
         history = Path(args.history)
         if not history.is_dir():
-            raise ConfigError(f"--history {history}: not a folder of snapshots", setting="--history")
+            raise SnapshotNotFoundError(
+                f"--history {history}: is not a folder; give the folder that holds the snapshots", path=str(history)
+            )
         result = render_report(
             [],
             args.output_dir,
             notebook="migration_progress",
-            title=args.title,
-            redact=args.redact,
-            top_n=args.top_n,
-            timeout=args.timeout,
             extra_parameters={"history": str(history.resolve())},
+            **options,
         )
     else:
-        result = render_report(
-            args.snapshots,
-            args.output_dir,
-            title=args.title,
-            redact=args.redact,
-            top_n=args.top_n,
-            timeout=args.timeout,
-        )
+        result = render_report(args.snapshots, args.output_dir, **options)
     print(result.html)
     return EXIT_OK
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
     if bool(args.history) == bool(args.snapshots):
-        raise _Usage("export needs SNAPSHOT files or --history DIR (not both)")
+        raise _Usage("export needs SNAPSHOT files or --history DIR, not both")
     if args.history:
         from analysis.history import export_history
 
         if args.format != "parquet":
-            raise _Usage("export --history writes a Parquet dataset: use --format parquet")
-        print(export_history(args.history, args.output_dir))
+            raise _Usage("export --history writes a Parquet dataset: add --format parquet")
+        with _skipped_files(args) as skipped:
+            history = export_history(args.history, args.output_dir)
+            skipped.extend(history.skipped)
+        print(history.root)
         return EXIT_OK
     from analysis.output import export_tables
 
@@ -431,20 +716,25 @@ def _cmd_trend(args: argparse.Namespace) -> int:
     from analysis.history import load_history
     from analysis.output import text_table, to_jsonable
 
-    history = load_history(args.directory)
+    with _skipped_files(args) as skipped:
+        history = load_history(args.directory)
+        skipped.extend(history.skipped)
     frame = history.trend
     if args.format == "json":
         sys.stdout.write(orjson.dumps(to_jsonable(frame), option=orjson.OPT_INDENT_2).decode() + "\n")
     elif args.format == "csv":
         sys.stdout.write(frame.to_csv(index=False))
     else:
-        print(text_table(frame))
+        print(text_table(frame, empty=f"(no snapshots under {args.directory})"))
     return EXIT_OK
 
 
 def _cmd_scheduled(args: argparse.Namespace) -> int:
     from analysis.schedule import run_scheduled
 
+    if args.region and not args.single_region:
+        raise _Usage("--region needs --single-region: a scheduled run captures every region by default")
+    say = _progress(args)
     outcome = run_scheduled(
         _settings(args),
         args.output_dir,
@@ -454,17 +744,20 @@ def _cmd_scheduled(args: argparse.Namespace) -> int:
         stale=args.stale,
         enrich=args.enrich,
         redact=args.redact,
-        log=lambda line: print(line, file=sys.stderr, flush=True),
+        log=say,
     )
-    print(outcome.index)
+    for region, error in outcome.regions_failed:
+        _warn(args, f"region {region}: {error}")
+    if outcome.error:
+        _warn(args, f"run failed: {outcome.error}; recorded in {outcome.run_dir}, earlier reports are untouched")
+    if say is not None:
+        for note in outcome.notes:
+            say(f"note: {note}")
+        say(f"{outcome.status}: {outcome.index}")
     return EXIT_OK if outcome.ok else EXIT_FAILURE
 
 
-class _Usage(Exception):
-    """A usage error found after parsing (exit 2)."""
-
-
-_COMMANDS = {
+_COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "fetch": _cmd_fetch,
     "summary": _cmd_summary,
     "check": _cmd_check,
@@ -476,25 +769,49 @@ _COMMANDS = {
 }
 
 
+def _os_error(exc: OSError) -> str:
+    if exc.filename is not None:
+        return f"{exc.filename}: {exc.strerror or exc}; check the path and its permissions"
+    return f"{exc}; check the paths and permissions"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit code."""
+    """Run the command line.
+
+    Args:
+        argv: the arguments after the program name; default ``sys.argv[1:]``.
+
+    Returns:
+        The exit code (see the module docstring).
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return _COMMANDS[args.command](args)
+        with _client_logging(args):
+            return _COMMANDS[args.command](args)
     except _Usage as exc:
-        parser.print_usage(sys.stderr)
-        print(f"wi-readiness {args.command}: error: {exc}", file=sys.stderr)
+        _warn(args, f"error: {exc} (see {PROG} {args.command} --help)")
         return EXIT_USAGE
     except ReadinessError as exc:
         if args.debug:
             traceback.print_exc()
-        print(f"wi-readiness {args.command}: {exc}", file=sys.stderr)
+        _warn(args, str(exc))
         return exc.exit_code
     except KeyboardInterrupt:
-        print("wi-readiness: interrupted", file=sys.stderr)
+        print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         # `wi-readiness summary ... | head`: the reader left; exit quietly like other Unix tools.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
+    except OSError as exc:
+        if args.debug:
+            traceback.print_exc()
+        _warn(args, _os_error(exc))
+        return EXIT_FAILURE
+    except ValueError as exc:
+        # The library raises ValueError for a bad option or a missing notebook: still one line.
+        if args.debug:
+            traceback.print_exc()
+        _warn(args, str(exc))
+        return EXIT_FAILURE
