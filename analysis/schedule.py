@@ -10,8 +10,13 @@ Layout of the reports folder::
         └── 20261204T061500Z.failed/   a failed run: run.json with the error, and whatever it kept
 
 Safety: a lock file (``reports/.lock``, ``flock``) serialises runs started at the same time; each run renders
-into a hidden staging folder that is renamed into place only when it succeeded, so a failed run never replaces
-the last good report, and ``index.html`` is rewritten atomically.
+into a hidden staging folder that is renamed into place when it is done (``<time>`` or ``<time>.failed``), so a
+failed run never replaces the last good report, and ``index.html`` is rewritten atomically. Pruning keeps the
+newest ``keep`` runs and, always, the newest good one, so a streak of failures cannot delete the last good report.
+
+Examples:
+    >>> _run_key("20261203T061500Z-2.failed") > _run_key("20261203T061500Z.failed") > _run_key("20261202T061500Z")
+    True
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import pandas as pd
@@ -33,18 +38,36 @@ from analysis import config
 from analysis.errors import ReadinessError
 from analysis.files import atomic_write
 
+if TYPE_CHECKING:
+    from analysis.client import NomadSettings
+
 __all__ = ["ScheduledRun", "render_index", "run_scheduled"]
 
 
 @dataclass(frozen=True)
 class ScheduledRun:
-    """What one scheduled run did."""
+    """What one scheduled run did.
+
+    Attributes:
+        ok: the run captured every region and rendered its report.
+        run_dir: the run's folder, ``runs/<time>`` (or ``runs/<time>.failed``).
+        index: the rewritten ``index.html``.
+        status: ``ok``, ``partial`` (some regions failed; the others were reported) or ``failed``.
+        verdict: the verdict over the captured regions, when the run got that far.
+        error: why the run failed, when it did.
+        regions_failed: ``(region, error)`` for each region that could not be captured.
+        notes: what the capture could not collect (enrichment without the ACL), and a progress report that
+            failed; none of them fail the run.
+    """
 
     ok: bool
     run_dir: Path
     index: Path
+    status: str = "ok"
     verdict: str | None = None
     error: str | None = None
+    regions_failed: tuple[tuple[str | None, str], ...] = ()
+    notes: tuple[str, ...] = ()
 
 
 @contextlib.contextmanager
@@ -58,6 +81,12 @@ def _locked(folder: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def _run_key(name: str) -> tuple[str, int]:
+    """Sort runs by start time, then by the counter of runs started in the same second."""
+    stamp, _, counter = name.removesuffix(".failed").partition("-")
+    return stamp, int(counter) if counter.isdigit() else 1
+
+
 def _run_id(runs: Path) -> str:
     stamp = pd.Timestamp.now(tz="UTC").strftime("%Y%m%dT%H%M%SZ")
     run_id, n = stamp, 1
@@ -68,7 +97,7 @@ def _run_id(runs: Path) -> str:
 
 
 def run_scheduled(
-    settings: object,
+    settings: NomadSettings | None,
     out_dir: str | os.PathLike[str],
     *,
     keep: int = 30,
@@ -83,9 +112,10 @@ def run_scheduled(
     """Capture, render and index one run (see the module docstring for the layout and the safety rules).
 
     Args:
-        settings: :class:`analysis.client.NomadSettings` for the capture.
+        settings: where and how to connect for the capture (None only together with ``snapshots``).
         out_dir: the reports folder.
-        keep: how many runs (good or failed) to keep; older runs and the snapshots only they used are removed.
+        keep: how many runs (good or failed) to keep; older runs and the snapshots only they used are removed,
+            except the newest good run, which is always kept.
         all_regions: capture every region (default) or only the settings' region.
         cluster: the cluster's name; default the address's host.
         stale: allow stale reads.
@@ -95,10 +125,16 @@ def run_scheduled(
         snapshots: use these files instead of capturing (for tests and for re-rendering).
 
     Returns:
-        What happened; ``ok`` is False when capture or rendering failed (the index says so too).
+        What happened; ``ok`` is False when a region, the capture or the rendering failed (the index says so too).
+
+    Raises:
+        ValueError: ``keep`` is below 1, or neither ``settings`` nor ``snapshots`` is given.
+        OSError: the reports folder cannot be created or locked.
     """
-    if keep < 1:
-        raise ValueError("keep must be at least 1")
+    if isinstance(keep, bool) or not isinstance(keep, int) or keep < 1:
+        raise ValueError(f"keep must be a whole number of runs, at least 1, not {keep!r}")
+    if settings is None and snapshots is None:
+        raise ValueError("run_scheduled needs settings to capture with, or snapshots to render")
     say = log or (lambda line: None)
     root = Path(out_dir).resolve()
     runs = root / "runs"
@@ -116,36 +152,46 @@ def run_scheduled(
             "started_at": pd.Timestamp.now(tz="UTC").isoformat(),
             "snapshots": [],
             "regions_failed": [],
+            "notes": [],
         }
         try:
-            files = (
-                snapshots
-                if snapshots is not None
-                else _capture(settings, history, all_regions, cluster, stale, enrich, say, record)
-            )
+            if snapshots is not None:
+                files = [Path(f) for f in snapshots]
+            else:
+                assert settings is not None
+                files = _capture(settings, history, all_regions, cluster, stale, enrich, say, record)
             if not files:
-                raise ReadinessError("no region could be captured; see the errors above")
+                failed = ", ".join(str(f["region"]) for f in record["regions_failed"]) or "none listed"
+                raise ReadinessError(f"no region could be captured (failed: {failed})")
             record["snapshots"] = [str(Path(f).resolve()) for f in files]
-            record.update(_render(files, staging, history, redact, say))
+            record.update(_render(files, staging, history, redact, say, record["notes"]))
             record["status"] = "ok" if not record["regions_failed"] else "partial"
             final = runs / run_id
-        except (ReadinessError, OSError, ValueError) as exc:
+        except Exception as exc:  # every failure is recorded as a failed run, so the index never loses one
             record["status"] = "failed"
-            record["error"] = str(exc)
+            record["error"] = str(exc) if isinstance(exc, ReadinessError) else f"{type(exc).__name__}: {exc}"
             final = runs / f"{run_id}.failed"
-            say(f"run {run_id} FAILED: {exc}")
+            say(f"run {run_id} FAILED: {record['error']}")
         record["finished_at"] = pd.Timestamp.now(tz="UTC").isoformat()
         atomic_write(staging / "run.json", orjson.dumps(record, option=orjson.OPT_INDENT_2))
         os.replace(staging, final)
         _prune(runs, history, keep)
         index = root / "index.html"
         atomic_write(index, render_index(root).encode())
-        ok = record["status"] in ("ok",)
-        return ScheduledRun(ok=ok, run_dir=final, index=index, verdict=record.get("verdict"), error=record.get("error"))
+        return ScheduledRun(
+            ok=record["status"] == "ok",
+            run_dir=final,
+            index=index,
+            status=record["status"],
+            verdict=record.get("verdict"),
+            error=record.get("error"),
+            regions_failed=tuple((f["region"], f["error"]) for f in record["regions_failed"]),
+            notes=tuple(record["notes"]),
+        )
 
 
 def _capture(
-    settings: object,
+    settings: NomadSettings,
     history: Path,
     all_regions: bool,
     cluster: str | None,
@@ -160,11 +206,12 @@ def _capture(
         settings, history, all_regions=all_regions, cluster=cluster, stale=stale, enrich=enrich, progress=say
     )
     record["regions_failed"] = [{"region": r.region, "error": r.error} for r in results if r.path is None]
+    record["notes"].extend(f"{r.region or 'region'}: {note}" for r in results for note in r.notes)
     return [r.path for r in results if r.path is not None]
 
 
 def _render(
-    files: list[Path], staging: Path, history: Path, redact: bool, say: Callable[[str], None]
+    files: list[Path], staging: Path, history: Path, redact: bool, say: Callable[[str], None], notes: list[str]
 ) -> dict[str, Any]:
     from analysis.report import render_report
     from analysis.risk import summarize
@@ -176,26 +223,39 @@ def _render(
     say(f"report: {result.html.name}")
     out: dict[str, Any] = {"verdict": summary["verdict"], "counts": summary["counts"], "report": result.html.name}
     if (config.NOTEBOOKS_DIR / "migration_progress.ipynb").exists() and history.is_dir():
-        progress = render_report(
-            [],
-            staging / "progress",
-            notebook="migration_progress",
-            redact=redact,
-            extra_parameters={"history": str(history)},
-        )
-        out["progress_report"] = f"progress/{progress.html.name}"
-        say("progress report rendered")
+        # The progress report is an extra: when it fails the run still published its readiness report.
+        try:
+            progress = render_report(
+                [],
+                staging / "progress",
+                notebook="migration_progress",
+                redact=redact,
+                extra_parameters={"history": str(history)},
+            )
+        except (ReadinessError, ValueError, TypeError) as exc:
+            notes.append(f"progress report not rendered: {exc}")
+            say(f"progress report FAILED: {exc}")
+        else:
+            out["progress_report"] = f"progress/{progress.html.name}"
+            say("progress report rendered")
     return out
 
 
 def _prune(runs: Path, history: Path, keep: int) -> None:
-    kept = sorted((p for p in runs.iterdir() if p.is_dir() and not p.name.startswith(".")), key=lambda p: p.name)
-    for old in kept[:-keep]:
-        shutil.rmtree(old, ignore_errors=True)
+    every = sorted(
+        (p for p in runs.iterdir() if p.is_dir() and not p.name.startswith(".")), key=lambda p: _run_key(p.name)
+    )
+    kept = every[-keep:]
+    good = [p for p in every if not p.name.endswith(".failed") and (p / "run.json").is_file()]
+    if good and good[-1] not in kept:
+        kept.insert(0, good[-1])  # the last good report outlives any streak of failed runs
+    for old in every:
+        if old not in kept:
+            shutil.rmtree(old, ignore_errors=True)
     if not history.is_dir():
         return
     used: set[str] = set()
-    for run in kept[-keep:]:
+    for run in kept:
         with contextlib.suppress(OSError, ValueError):
             used.update(orjson.loads((run / "run.json").read_bytes()).get("snapshots", []))
     for snap in history.iterdir():
@@ -208,7 +268,8 @@ def render_index(root: str | os.PathLike[str]) -> str:
     root = Path(root)
     rows = []
     latest_good = None
-    for run in sorted((root / "runs").glob("*/run.json"), key=lambda p: p.parent.name, reverse=True):
+    records = [p for p in (root / "runs").glob("*/run.json") if not p.parent.name.startswith(".")]
+    for run in sorted(records, key=lambda p: _run_key(p.parent.name), reverse=True):
         try:
             record = orjson.loads(run.read_bytes())
         except (OSError, orjson.JSONDecodeError):
@@ -223,8 +284,12 @@ def render_index(root: str | os.PathLike[str]) -> str:
                 phref = html.escape(f"runs/{run.parent.name}/{record['progress_report']}", quote=True)
                 link += f' · <a href="{phref}">progress</a>'
             latest_good = latest_good or href
-        detail = record.get("error") or "; ".join(
-            f"{f.get('region')}: {f.get('error')}" for f in record.get("regions_failed", [])
+        detail = "; ".join(
+            [
+                *([record["error"]] if record.get("error") else []),
+                *(f"{f.get('region')}: {f.get('error')}" for f in record.get("regions_failed", [])),
+                *(f"note: {note}" for note in record.get("notes", [])),
+            ]
         )
         rows.append(
             "<tr>"
@@ -250,7 +315,7 @@ td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left}}.failed{{color:#b0
 <body><h1>Vault workload identity readiness: runs</h1>
 {latest}
 <table><thead><tr><th>run (UTC)</th><th>status</th><th>verdict</th><th>active jobs</th><th>live outdated nodes</th>
-<th>links</th><th>errors</th></tr></thead>
+<th>links</th><th>errors and notes</th></tr></thead>
 <tbody>
 {body}
 </tbody></table></body></html>
