@@ -22,6 +22,7 @@ Dataset (:func:`export_history`)
 
         history/
         ├── _dataset.json                       <- marker: format, version, tables, partitioning
+        ├── _index/cluster=prod-eu.parquet      <- all of a cluster's snapshots rows in one file (a cache)
         ├── snapshots/cluster=prod-eu/date=2025-06-01/<snapshot_id>-0.parquet   <- one row per snapshot
         ├── jobs/cluster=prod-eu/date=2025-06-01/<snapshot_id>-0.parquet        <- the loader's tables, plus
         ├── nodes/...                                                              a snapshot_id column
@@ -29,10 +30,12 @@ Dataset (:func:`export_history`)
         └── tokens/...
 
     Partitions are hive-style (``cluster=``/``date=``, the UTC date of ``captured_at``), so a reader that wants
-    one cluster or a date range opens only those folders. The cost of reading the trend is about half a
-    millisecond per snapshot (one small ``snapshots`` file each): a fraction of a second for a year of one
-    cluster, about a minute for a year of 300 clusters read at once; ``load_history(path, cluster=...)`` reads
-    one cluster's partitions only.
+    one cluster or a date range opens only those folders. Reading one small file per snapshot would cost about
+    half a millisecond each (a minute for a year of 300 clusters), so each export also rewrites, per cluster it
+    touched, ``_index/cluster=<name>.parquet`` holding all that cluster's ``snapshots`` rows. The index is only a
+    cache: :func:`load_history` lists the partition folders (cheap) and reads directly any snapshot file the index
+    does not know, and drops index rows whose file is gone, so a stale or missing index is slower, never wrong.
+    Other tools can ignore ``_index`` (pyarrow, DuckDB and Spark skip ``_``-prefixed paths).
 
 Why pyarrow and not DuckDB: pyarrow is already a dependency (pandas uses it for Parquet), so this adds no new
 engine, no second SQL dialect and no extension downloads; the questions asked of the dataset are "the small
@@ -89,7 +92,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from analysis.errors import ConfigError, SnapshotError, SnapshotMismatchError, SnapshotNotFoundError
-from analysis.files import atomic_write
+from analysis.files import atomic_path, atomic_write
 from analysis.risk import _jsonable, classify_jobs, classify_nodes, specs, summarize, verdict
 from analysis.schema import (
     JOBS,
@@ -135,6 +138,7 @@ DATASET_VERSION = 1
 UNKNOWN = "unknown"
 
 _MARKER = "_dataset.json"
+_INDEX = "_index"
 _DATA_TABLES: tuple[Table, ...] = (JOBS, NODES, NODE_DRIVERS, TOKENS)
 _PARTITIONING = ds.partitioning(pa.schema([("cluster", pa.string()), ("date", pa.string())]), flavor="hive")
 _PARQUET = ds.ParquetFileFormat()
@@ -1482,11 +1486,57 @@ def _open(root: Path, table: Table) -> ds.Dataset:
 
 
 def _read_trend(root: Path, cluster: str | None) -> pd.DataFrame:
-    folder = root / SNAPSHOTS.name
-    if not folder.is_dir():
+    tables = [_cluster_rows(root, folder) for folder in _cluster_folders(root, cluster)]
+    if not tables:
         return empty_frame(SNAPSHOTS)
-    condition = pc.field("cluster") == cluster if cluster is not None else None
-    return _sort_trend(_from_arrow(_open(root, SNAPSHOTS).to_table(filter=condition), SNAPSHOTS))
+    return _sort_trend(_from_arrow(pa.concat_tables(tables), SNAPSHOTS))
+
+
+def _cluster_folders(root: Path, cluster: str | None) -> list[Path]:
+    base = root / SNAPSHOTS.name
+    if not base.is_dir():
+        return []
+    if cluster is not None:
+        # Partition pruning by hand: the one folder pyarrow would write this cluster's rows to.
+        folder = base / _partition_folder(cluster, "-").split("/")[0]
+        return [folder] if folder.is_dir() else []
+    return sorted(p for p in base.iterdir() if p.is_dir() and p.name.startswith("cluster="))
+
+
+def _cluster_rows(root: Path, folder: Path) -> pa.Table:
+    """One cluster's ``snapshots`` rows: from its compact index, plus any snapshot files the index lacks.
+
+    The partitioned files are the truth and the index only saves reading them one by one: index rows whose file
+    is gone are dropped, and files the index does not know (written after it, or by a run that crashed before
+    rebuilding it) are read directly.
+    """
+    schema = _arrow_schema(SNAPSHOTS)
+    files = {p.name.split("-", 1)[0]: p for p in folder.rglob("*.parquet") if not p.name.startswith((".", "_"))}
+    parts = []
+    indexed: set[str] = set()
+    index = root / _INDEX / f"{folder.name}.parquet"
+    if index.is_file():
+        rows = pq.read_table(index, schema=schema)
+        rows = rows.filter(pc.is_in(rows["snapshot_id"], value_set=pa.array(list(files), type=pa.string())))
+        indexed = set(rows["snapshot_id"].to_pylist())
+        parts.append(rows)
+    missing = [str(path) for snapshot_id, path in files.items() if snapshot_id not in indexed]
+    if missing:
+        dataset = ds.dataset(
+            missing,
+            format=_PARQUET,
+            partitioning=_PARTITIONING,
+            partition_base_dir=str(root / SNAPSHOTS.name),
+            schema=schema,
+        )
+        parts.append(dataset.to_table())
+    return pa.concat_tables(parts) if parts else schema.empty_table()
+
+
+def _rebuild_index(root: Path, folder: Path) -> None:
+    rows = _cluster_rows(root, folder)
+    with atomic_path(root / _INDEX / f"{folder.name}.parquet") as tmp:
+        pq.write_table(rows, tmp, compression="zstd")
 
 
 def _partition_folder(cluster: str, date: str) -> str:
@@ -1631,16 +1681,20 @@ def _prepare_dataset(out: Path) -> _Seen:
 
 def _write_all(out: Path, items: Iterable[_Scanned]) -> int:
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=out))
-    written = 0
+    clusters: set[str] = set()
     try:
         for item in items:
             _write_staged(staging, item)
             _publish(staging, out)
-            written += 1
+            clusters.add(item.row["cluster"])
             del item  # one snapshot in memory at a time
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return written
+    # Only after every snapshot is in place: a run that stops early leaves the index behind, never ahead.
+    for cluster in sorted(clusters):
+        for folder in _cluster_folders(out, cluster):
+            _rebuild_index(out, folder)
+    return len(clusters)
 
 
 def export_history(

@@ -31,6 +31,7 @@ from typing import Any
 
 import orjson
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 from analysis import ReadinessError, SnapshotError, load_snapshot, summarize
@@ -699,6 +700,27 @@ def test_a_crash_never_shows_half_a_snapshot(folder: Path, tmp_path: Path, monke
     (out / ".staging-leftover" / "snapshots" / "x.parquet").write_bytes(b"junk")
     assert len(load_history(out).trend) == 1  # hidden staging folders are ignored
     assert len(export_history(folder, out).trend) == 5  # and the next export completes the history
+
+
+def test_the_index_is_a_cache_never_the_truth(folder: Path, tmp_path: Path) -> None:
+    out = tmp_path / "dataset"
+    expected = export_history(folder, out).trend
+    index = out / "_index" / "cluster=prod.parquet"
+    assert index.is_file() and pq.read_table(index).num_rows == 5
+    pd.testing.assert_frame_equal(load_history(out, cluster="prod").trend, expected)
+    index.unlink()  # missing: every snapshot file is read
+    pd.testing.assert_frame_equal(load_history(out).trend, expected)
+    export_history(folder, out)  # nothing new: the index is not rebuilt ...
+    assert not index.exists()
+    (folder / "eu" / "c-day1.json").unlink()
+    write(folder, "eu/day4.json", envelope(4, index=300))
+    export_history(folder, out)  # ... but it is when a snapshot is added
+    assert pq.read_table(index).num_rows == 6
+    gone = expected.iloc[0]
+    for file in out.glob(f"*/cluster=prod/date=2025-06-01/{gone['snapshot_id']}-0.parquet"):
+        file.unlink()  # deleted by hand: the index still names it, the trend must not
+    trend = load_history(out).trend
+    assert gone["snapshot_id"] not in trend["snapshot_id"].tolist() and len(trend) == 5
 
 
 def test_export_errors(folder: Path, tmp_path: Path) -> None:
