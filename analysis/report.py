@@ -135,6 +135,8 @@ _TEMPLATE_SOURCE = (
 <meta http-equiv="Content-Security-Policy" content=\""""
     + _CSP
     + """\">
+<script type="text/javascript">window.PlotlyConfig = {MathJaxConfig: 'local'};</script>
+<script type="text/javascript">{{ resources['wi_plotly_js'] }}</script>
 {%- endblock html_head_js -%}
 {%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
 {%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
@@ -287,9 +289,13 @@ def export_html(nb: nbformat.NotebookNode, *, title: str) -> str:
         exclude_input_prompt=True,
         exclude_output_prompt=True,
     )
+    from plotly.offline import get_plotlyjs
+
     nb = copy.deepcopy(nb)
     nb.metadata["title"] = title
-    body, _ = exporter.from_notebook_node(nb)
+    # plotly.js goes into the page once, here, rather than into a notebook output: the executed notebook stays
+    # small (papermill saves it after every cell) and the HTML has exactly one copy, charts or not.
+    body, _ = exporter.from_notebook_node(nb, resources={"wi_plotly_js": get_plotlyjs()})
     return str(body)
 
 
@@ -409,9 +415,9 @@ def _execute(source: Path, executed: Path, cwd: Path, parameters: dict[str, Any]
         cwd=str(cwd),
         progress_bar=False,
         log_output=False,
-        # Saving after every cell rewrites a notebook that holds plotly.js (about 5 MB) once per cell; papermill
-        # still writes it at the end, failures included.
-        request_save_on_cell_execute=False,
+        # Saved after every cell, so a timeout or a dead kernel still leaves the notebook to debug; it stays
+        # small because plotly.js is added to the HTML at export, not to the notebook.
+        request_save_on_cell_execute=True,
         execution_timeout=timeout,
         kernel_manager_class=_kernel_manager_class(),
     )
@@ -577,17 +583,14 @@ def setup_notebook() -> None:
 
     Call it in the first cell after the parameters. Under papermill plotly would pick its
     ``plotly_mimetype`` renderer, whose ``application/vnd.plotly.v1+json`` output nbconvert's HTML drops
-    (blank gaps). The renderer installed here emits ``text/html`` instead, embeds plotly.js once (in this
-    cell's output) and asks for neither MathJax nor any CDN, so the HTML works offline.
+    (blank gaps). The renderer installed here emits ``text/html`` that calls ``Plotly.newPlot`` and asks for
+    neither MathJax nor any CDN; :func:`export_html` puts plotly.js itself into the page once, so the HTML works
+    offline. (Opened in Jupyter, the executed notebook's charts need plotly's own renderer.)
     """
     import plotly.io as pio
 
-    renderer = _offline_renderer_class()()
-    pio.renderers[PLOTLY_RENDERER] = renderer
+    pio.renderers[PLOTLY_RENDERER] = _offline_renderer_class()()
     pio.renderers.default = PLOTLY_RENDERER
-    # Embed plotly.js now, once, whether or not a chart follows: every report carries the same fixed cost and
-    # a chart shown later never embeds it again.
-    renderer.activate()
     pio.templates.default = "plotly_white"
     for option, value in _PANDAS_OPTIONS.items():
         pd.set_option(option, value)
@@ -602,25 +605,15 @@ def _offline_renderer_class() -> type:
 
         plotly's own ``notebook`` renderer comes close, but it adds MathJax from cdnjs to every figure, and
         plotly activates a renderer again each time a figure is shown through ``_repr_mimebundle_``, which
-        would embed plotly.js (4.8 MB) once per figure. This one embeds plotly.js once per kernel and
-        requests no MathJax.
+        would embed plotly.js (4.8 MB) once per figure. This one embeds nothing (the page gets plotly.js once,
+        at export) and requests no MathJax.
         """
 
         def __init__(self) -> None:
             self.config = {"displaylogo": False, "responsive": True}
-            self._activated = False
 
         def activate(self) -> None:
-            if self._activated:
-                return
-            self._activated = True
-            from IPython.display import display_html
-            from plotly.offline import get_plotlyjs
-
-            display_html(
-                f"<script>window.PlotlyConfig = {{MathJaxConfig: 'local'}};</script><script>{get_plotlyjs()}</script>",
-                raw=True,
-            )
+            """Nothing to load: plotly.js is added to the HTML page by :func:`export_html`."""
 
         def to_mimebundle(self, fig_dict: dict[str, Any]) -> dict[str, str]:
             import plotly.io as pio
