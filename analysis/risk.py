@@ -629,7 +629,7 @@ def specs(jobs: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values(keys, kind="stable", key=_na_last).reset_index(drop=True)
 
 
-_SPEC_DTYPES = {c: "int64" for c in ("instances", "active", "inactive", "children", "active_children")}
+_SPEC_DTYPES: dict[str, Any] = {c: "int64" for c in ("instances", "active", "inactive", "children", "active_children")}
 _SPEC_DTYPES.update({"parent_listed": "boolean", "datacenters": object})
 
 
@@ -786,8 +786,8 @@ def by_datacenter(
     if all_nodes is not None and len(all_nodes):
         sub = all_nodes[[*_CTX, "datacenter"]].astype(object)
         for cluster, region, dc in sub.itertuples(index=False):
-            key = (_nn(cluster), _nn(region), dc)
-            totals[key] = totals.get(key, 0) + 1
+            total_key = (_nn(cluster), _nn(region), dc)
+            totals[total_key] = totals.get(total_key, 0) + 1
     records = []
     for (cluster, region, dc, resolved), (aj, ij, live, down, tok) in rows.items():
         total = totals.get((cluster, region, dc)) if all_nodes is not None and resolved else None

@@ -201,7 +201,7 @@ class Snapshot:
             if column.name in ("cluster", "region"):
                 columns[column.name] = _constant_category(getattr(info, column.name), 1)
             elif column.kind == "category":
-                columns[column.name] = _constant_category(row[column.name], 1)
+                columns[column.name] = _constant_category(str(row[column.name]), 1)
             else:
                 columns[column.name] = pd.array([row[column.name]], dtype=frame[column.name].dtype)
         return pd.DataFrame(columns)
@@ -709,7 +709,7 @@ def _short(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def _bad_value(values: list[Any], ok: Any, where: tuple[str, str, str]) -> SnapshotShapeError:
+def _bad_value(values: Sequence[Any], ok: Any, where: tuple[str, str, str]) -> SnapshotShapeError:
     label, list_key, key = where
     for i, value in enumerate(values):
         if value is not None and not ok(value):
@@ -991,7 +991,7 @@ def _nodes_frames(
     codes = driver_cat.codes
     flags = [
         (values.to_numpy(dtype=bool, na_value=False), np.asarray(values.isna()))
-        for values in ((detected, healthy) if m else ())
+        for values in ((detected, healthy) if detected is not None and healthy is not None else ())
     ]
     for code, driver in enumerate(driver_cat.categories):
         rows = codes == code

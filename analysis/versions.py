@@ -45,7 +45,7 @@ import functools
 import math
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeAlias, overload
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import pandas as pd
 
@@ -321,12 +321,6 @@ def _scalar_key(value: object) -> _SortKey:
     return (1, (), repr(value))
 
 
-@overload
-def version_sort_key(values: pd.Series) -> pd.Series: ...
-@overload
-def version_sort_key(values: pd.Index) -> pd.Index: ...
-@overload
-def version_sort_key(values: str | Version | None) -> tuple[Any, ...]: ...
 def version_sort_key(
     values: pd.Series | pd.Index | str | Version | None,
 ) -> pd.Series | pd.Index | tuple[Any, ...]:
