@@ -63,6 +63,10 @@ bench: $(STAMP) ## Benchmarks: load time and memory against orjson, report rende
 bench-large: $(STAMP) ## The loader benchmark at the large size too (100k jobs, about 140 MB; minutes).
 	$(PY) -m bench --large
 
+.PHONY: docs
+docs: $(STAMP) ## Regenerate the README's Tables section from analysis/schema.py.
+	$(PY) -c 'from analysis.schema import update_readme; print("README updated" if update_readme("README.md") else "README up to date")'
+
 .PHONY: clean
 clean: ## Remove the virtual environments, caches, build files and rendered reports.
 	rm -rf $(VENV) $(VENV_PD22) build dist *.egg-info .pytest_cache .ruff_cache .mypy_cache .hypothesis reports bench/.cache

@@ -23,6 +23,7 @@ Examples:
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,6 +47,7 @@ __all__ = [
     "Table",
     "driver_columns",
     "schema_markdown",
+    "update_readme",
     "empty_frame",
     "empty_series",
 ]
@@ -373,3 +375,18 @@ def schema_markdown() -> str:
         lines += [f"| `{c.name}` | {c.kind} | {c.doc.replace('|', '/')} |" for c in table.columns]
         parts.append("\n".join(lines))
     return "\n\n".join(parts) + "\n"
+
+
+def update_readme(path: str | os.PathLike[str]) -> bool:
+    """Rewrite the README's Tables section (between the ``schema:begin``/``schema:end`` markers) from
+    :func:`schema_markdown`; returns whether it changed. ``make docs`` runs it."""
+    from pathlib import Path
+
+    readme = Path(path)
+    text = readme.read_text(encoding="utf-8")
+    begin = text.index("-->\n", text.index("<!-- schema:begin")) + len("-->\n")
+    end = text.index("<!-- schema:end -->")
+    new = text[:begin] + schema_markdown() + text[end:]
+    if new != text:
+        readme.write_text(new, encoding="utf-8")
+    return new != text

@@ -447,4 +447,4 @@ def test_readme_documents_every_column() -> None:
     readme = (config.ROOT / "README.md").read_text(encoding="utf-8")
     begin = readme.index("-->\n", readme.index("<!-- schema:begin")) + len("-->\n")
     end = readme.index("<!-- schema:end -->")
-    assert readme[begin:end] == schema_markdown(), "README's Tables section is stale: paste schema_markdown()"
+    assert readme[begin:end] == schema_markdown(), "README Tables section is stale: run make docs"
