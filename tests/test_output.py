@@ -1,0 +1,140 @@
+"""Output formats: terminal and markdown tables, JSON-ready rows, table exports and JUnit XML (library level)."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import analysis
+from analysis.output import export_tables, junit_xml, markdown_table, text_table, to_jsonable
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+@pytest.fixture(scope="module")
+def edge_summary() -> dict[str, object]:
+    return analysis.summarize(analysis.load_snapshot(FIXTURES / "edge-cases.json"))
+
+
+def test_text_table_keeps_full_values_and_aligns_numbers() -> None:
+    frame = pd.DataFrame(
+        {
+            "id": ["0b6f3c1e-2a4d-9f87-5c1b-7e0d4a9b2c31", "nightly-backup/periodic-1707177600"],
+            "version": ["", None],
+            "jobs": pd.array([3, 12], dtype="Int64"),
+            "share": [0.5, np.nan],
+            "draining": [True, False],
+        }
+    )
+    lines = text_table(frame).splitlines()
+    assert lines[0].split() == ["id", "version", "jobs", "share", "draining"]
+    assert lines[1].startswith("0b6f3c1e-2a4d-9f87-5c1b-7e0d4a9b2c31  ")  # never cut to 8 characters
+    assert "nightly-backup/periodic-1707177600" in lines[2]
+    assert '""' in lines[1]  # an empty version is not a missing one
+    jobs_end = lines[0].index("jobs") + len("jobs")
+    assert lines[1][jobs_end - 1] == "3" and lines[2][jobs_end - 2 : jobs_end] == "12"
+    assert "0.50" in lines[1] and lines[2].rstrip().endswith("False")
+    assert text_table(frame.iloc[:0]) == "(none)" and text_table(frame.iloc[:0], empty="-") == "-"
+
+
+def test_markdown_table_escapes_and_parses_back() -> None:
+    frame = pd.DataFrame({"name": ["a|b", "back\\slash", "two\nlines"], "n": [1, 2, 3]})
+    lines = markdown_table(frame).splitlines()
+    assert lines[:2] == ["| name | n |", "| --- | ---: |"]
+    assert lines[2] == "| a\\|b | 1 |" and lines[3] == "| back\\\\slash | 2 |" and lines[4] == "| two lines | 3 |"
+    assert all(line.count("|") - line.count("\\|") == 3 for line in lines)
+    assert markdown_table(frame.iloc[:0]) == "_none_"
+
+
+def test_to_jsonable_is_exact_and_plain() -> None:
+    frame = pd.DataFrame(
+        {
+            "index": pd.array([2**64 - 1, None], dtype="UInt64"),
+            "when": pd.to_datetime(["2026-01-02T03:04:05Z", None], utc=True),
+            "flag": pd.array([True, None], dtype="boolean"),
+            "dcs": [["dc1", "dc*"], []],
+            "cat": pd.Categorical(["x", None]),
+        }
+    )
+    rows = to_jsonable(frame)
+    assert rows[0] == {
+        "index": 2**64 - 1,
+        "when": "2026-01-02T03:04:05+00:00",
+        "flag": True,
+        "dcs": ["dc1", "dc*"],
+        "cat": "x",
+    }
+    assert rows[1] == {"index": None, "when": None, "flag": None, "dcs": [], "cat": None}
+    json.dumps(rows)
+
+
+def test_export_tables_refuses_unknown_formats(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="csv, parquet, json"):
+        export_tables(analysis.load_snapshot(FIXTURES / "empty-cluster.json"), tmp_path, "xlsx")
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet", "json"])
+def test_export_of_an_empty_cluster_keeps_the_columns(tmp_path: Path, fmt: str) -> None:
+    snapshot = analysis.load_snapshot(FIXTURES / "empty-cluster.json")
+    written = export_tables(snapshot, tmp_path, fmt)
+    assert [p.name for p in written] == [f"{t}.{fmt}" for t in ("jobs", "nodes", "node_drivers", "tokens")]
+    expected = analysis.analyse(snapshot).jobs.columns.tolist()
+    if fmt == "csv":
+        assert pd.read_csv(tmp_path / "jobs.csv").columns.tolist() == expected
+    elif fmt == "parquet":
+        assert pd.read_parquet(tmp_path / "jobs.parquet").columns.tolist() == expected
+    else:
+        assert json.loads((tmp_path / "jobs.json").read_text()) == []
+
+
+def test_export_does_not_change_the_snapshot(tmp_path: Path) -> None:
+    snapshot = analysis.load_snapshot(FIXTURES / "edge-cases.json")
+    before = snapshot.jobs.copy()
+    export_tables(snapshot, tmp_path, "csv")
+    pd.testing.assert_frame_equal(snapshot.jobs, before)
+
+
+def test_junit_blocking_steps_fail_cleanup_skips(edge_summary: dict[str, object]) -> None:
+    suite = ET.fromstring(junit_xml(edge_summary))
+    cases = suite.findall("testcase")
+    assert (suite.get("tests"), suite.get("failures"), suite.get("skipped"), suite.get("errors")) == (
+        "13",
+        "10",
+        "2",
+        "0",
+    )
+    assert [c.find("failure").get("type") for c in cases if c.find("failure") is not None] == ["blocking"] * 10
+    assert [c.get("classname") for c in cases][:1] == ["wi-readiness.resubmit"]
+    skipped = [c for c in cases if c.find("skipped") is not None]
+    assert {c.get("classname") for c in skipped} == {"wi-readiness.cleanup-jobs", "wi-readiness.cleanup-nodes"}
+    strict = ET.fromstring(junit_xml(edge_summary, fail_on_cleanup=True))
+    assert (strict.get("failures"), strict.get("skipped")) == ("12", "0")
+
+
+def test_junit_of_a_clear_cluster_has_one_passing_case() -> None:
+    suite = ET.fromstring(junit_xml({"verdict": "clear", "plan": []}))
+    (case,) = suite.findall("testcase")
+    assert case.get("name") == "verdict: clear" and list(case) == []
+    assert (suite.get("tests"), suite.get("failures")) == ("1", "0")
+
+
+def test_junit_escapes_what_it_is_given() -> None:
+    step = {
+        "action": "resubmit",
+        "blocking": True,
+        "cluster": "prod&co",
+        "region": "eu",
+        "title": 'Resubmit <job> "x"',
+        "detail": "]]> & <",
+    }
+    suite = ET.fromstring(junit_xml({"verdict": "not-ready", "plan": [step]}))
+    case = suite.find("testcase")
+    assert case is not None and case.get("name") == 'Resubmit <job> "x"'
+    assert case.get("classname") == "wi-readiness.resubmit.prod&co/eu"
+    failure = case.find("failure")
+    assert failure is not None and failure.text == "]]> & <"
