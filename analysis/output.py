@@ -23,6 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import orjson
 import pandas as pd
 
@@ -103,6 +104,8 @@ def to_jsonable(frame: pd.DataFrame) -> list[dict[str, Any]]:
                 row[str(key)] = None
             elif isinstance(value, pd.Timestamp):
                 row[str(key)] = value.isoformat()
+            elif isinstance(value, np.ndarray):  # list columns read back from Parquet
+                row[str(key)] = value.tolist()
             elif hasattr(value, "item") and not isinstance(value, list | dict):
                 row[str(key)] = value.item()
             else:
@@ -117,10 +120,11 @@ def _flat_for_files(frame: pd.DataFrame, *, lists_as_json: bool) -> pd.DataFrame
     for column in out.columns:
         if out[column].dtype != object:
             continue
-        sample = next((v for v in out[column] if v is not None and v is not pd.NA), None)
+        # The first container decides (a missing value comes as None, pd.NA or NaN, whatever the row order).
+        sample = next((v for v in out[column] if isinstance(v, dict | list)), None)
         if isinstance(sample, dict) or (lists_as_json and isinstance(sample, list)):
             out[column] = [
-                None if v is None or v is pd.NA else orjson.dumps(v, option=orjson.OPT_SORT_KEYS).decode()
+                orjson.dumps(v, option=orjson.OPT_SORT_KEYS).decode() if isinstance(v, dict | list) else None
                 for v in out[column]
             ]
     return out

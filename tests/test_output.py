@@ -138,3 +138,25 @@ def test_junit_escapes_what_it_is_given() -> None:
     assert case.get("classname") == "wi-readiness.resubmit.prod&co/eu"
     failure = case.find("failure")
     assert failure is not None and failure.text == "]]> & <"
+
+
+def test_list_columns_with_a_missing_first_value(tmp_path: Path) -> None:
+    from analysis.output import _flat_for_files
+
+    frame = pd.DataFrame({"host_volumes": [np.nan, ["certs"], None], "attributes": [None, {"b": "1", "a": "2"}, {}]})
+    flat = _flat_for_files(frame, lists_as_json=True)
+
+    def values(column: str) -> list[object]:
+        return [None if not isinstance(v, str) and pd.isna(v) else v for v in flat[column]]
+
+    assert values("host_volumes") == [None, '["certs"]', None]
+    assert values("attributes") == [None, '{"a":"2","b":"1"}', "{}"]
+    kept = _flat_for_files(frame, lists_as_json=False)
+    assert kept["host_volumes"].tolist()[1] == ["certs"] and kept["attributes"].tolist()[1] == '{"a":"2","b":"1"}'
+    assert frame["attributes"].tolist()[1] == {"b": "1", "a": "2"}  # the input is not changed
+
+
+def test_to_jsonable_reads_lists_back_from_parquet(tmp_path: Path) -> None:
+    export_tables(analysis.load_snapshot(FIXTURES / "edge-cases.json"), tmp_path, "parquet")
+    rows = to_jsonable(pd.read_parquet(tmp_path / "jobs.parquet"))
+    assert rows[0]["datacenters"] == ["*"] and json.dumps(rows)
