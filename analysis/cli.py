@@ -54,10 +54,13 @@ GROUPINGS = {
 
 _EPILOG = """\
 examples:
-  wi-readiness fetch --all-regions --token-file ~/.nomad-token -o snapshots/
-  wi-readiness summary snapshots/*.json.gz
-  wi-readiness check snapshots/*.json.gz --junit readiness.xml
-  wi-readiness report snapshots/*.json.gz -o reports/today
+  wi-readiness fetch --all-regions --token-file ~/.nomad-token -o today/
+  wi-readiness summary today/*.json.gz
+  wi-readiness check today/*.json.gz --junit readiness.xml
+  wi-readiness report today/*.json.gz -o reports/today
+
+Give summary, check, report and export one snapshot per region or cluster; several captures of one
+region over time are for diff and trend.
 
 exit codes: 0 ok, 1 runtime failure (unreadable input, fetch error), 2 usage error,
   3 check: the cluster is not ready
@@ -260,7 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
         "is clear or cleanup-only, 3 when not-ready; with --fail-on cleanup, 3 unless clear. 1 when an input "
         "cannot be read or the fetch fails, 2 on a usage error. (`nomad setup vault -check` exits 0 either way.)",
         epilog="examples:\n"
-        "  wi-readiness check snapshots/*.json.gz --junit readiness.xml\n"
+        "  wi-readiness check today/*.json.gz --junit readiness.xml\n"
         "  NOMAD_ADDR=https://nomad.example.com:4646 wi-readiness check --live --token-file /etc/wi/token\n"
         "  wi-readiness check --fail-on cleanup --format json snap.json.gz",
         parents=[common],
@@ -298,7 +301,7 @@ def build_parser() -> argparse.ArgumentParser:
         "notebook and CSV files of the long tables. Prints the HTML's path. Rendering starts a Jupyter kernel "
         "and takes a few seconds; a failed render keeps the previous report and the failed notebook.",
         epilog="examples:\n"
-        "  wi-readiness report snapshots/*.json.gz -o reports/today\n"
+        "  wi-readiness report today/*.json.gz -o reports/today\n"
         "  wi-readiness report snap.json.gz -o reports/shared --redact --title 'Prod readiness'\n"
         "  wi-readiness report --history snapshots/ -o reports/progress",
         parents=[common],
@@ -311,10 +314,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--redact", action="store_true", help="replace node names, addresses, accessors and alloc IDs by hashes"
     )
     report.add_argument(
-        "--top-n", type=_positive_int, default=25, metavar="N", help="rows shown per table before linking a CSV"
+        "--top-n",
+        type=_positive_int,
+        default=25,
+        metavar="N",
+        help="rows shown per table before linking a CSV of all rows (default 25)",
     )
     report.add_argument(
-        "--timeout", type=_positive_int, default=600, metavar="SECONDS", help="how long any notebook cell may run"
+        "--timeout",
+        type=_positive_int,
+        default=600,
+        metavar="SECONDS",
+        help="how long any notebook cell may run (default 600)",
     )
 
     export = _add_command(
