@@ -114,8 +114,9 @@ def run_scheduled(
     Args:
         settings: where and how to connect for the capture (None only together with ``snapshots``).
         out_dir: the reports folder.
-        keep: how many runs (good or failed) to keep; older runs and the snapshots only they used are removed,
-            except the newest good run, which is always kept.
+        keep: how many runs (good or failed) to keep; older runs and the captures only they used are removed,
+            except the newest good run, which is always kept. Files in ``snapshots/`` that no run recorded are
+            never removed.
         all_regions: capture every region (default) or only the settings' region.
         cluster: the cluster's name; default the address's host.
         stale: allow stale reads.
@@ -241,7 +242,18 @@ def _render(
     return out
 
 
+def _snapshots_of(run: Path) -> set[str]:
+    with contextlib.suppress(OSError, ValueError):
+        return set(orjson.loads((run / "run.json").read_bytes()).get("snapshots", []))
+    return set()
+
+
 def _prune(runs: Path, history: Path, keep: int) -> None:
+    """Remove all but the newest ``keep`` runs (and the newest good one), then the captures only they used.
+
+    Only files a removed run recorded, inside ``history``, are deleted: snapshots put there by hand, or by a run
+    killed before it recorded them, are left alone.
+    """
     every = sorted(
         (p for p in runs.iterdir() if p.is_dir() and not p.name.startswith(".")), key=lambda p: _run_key(p.name)
     )
@@ -249,18 +261,16 @@ def _prune(runs: Path, history: Path, keep: int) -> None:
     good = [p for p in every if not p.name.endswith(".failed") and (p / "run.json").is_file()]
     if good and good[-1] not in kept:
         kept.insert(0, good[-1])  # the last good report outlives any streak of failed runs
-    for old in every:
-        if old not in kept:
-            shutil.rmtree(old, ignore_errors=True)
-    if not history.is_dir():
-        return
-    used: set[str] = set()
-    for run in kept:
-        with contextlib.suppress(OSError, ValueError):
-            used.update(orjson.loads((run / "run.json").read_bytes()).get("snapshots", []))
-    for snap in history.iterdir():
-        if snap.is_file() and str(snap.resolve()) not in used and snap.name.endswith((".json", ".json.gz")):
-            snap.unlink(missing_ok=True)
+    removed = [p for p in every if p not in kept]
+    dropped = set().union(*(_snapshots_of(p) for p in removed))
+    for old in removed:
+        shutil.rmtree(old, ignore_errors=True)
+    used = set().union(*(_snapshots_of(p) for p in kept))
+    folder = history.resolve()
+    for name in sorted(dropped - used):
+        path = Path(name)
+        if path.parent == folder and path.name.endswith((".json", ".json.gz")):
+            path.unlink(missing_ok=True)
 
 
 def render_index(root: str | os.PathLike[str]) -> str:

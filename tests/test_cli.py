@@ -223,9 +223,11 @@ def test_summary_json_is_summarize_for_several_snapshots() -> None:
 
 
 def test_summary_reads_stdin() -> None:
-    result = wi("summary", "--format", "json", "-", stdin=EMPTY.read_text())
-    assert result.code == 0 and json.loads(result.stdout)["verdict"] == "clear"
-    assert json.loads(result.stdout)["snapshots"][0]["source"] == "<stdin>"
+    # As in the help: nomad setup vault -check -json | wi-readiness summary -
+    result = wi("summary", "--format", "json", "-", stdin=CLI_JSON.read_text())
+    document = json.loads(result.stdout)
+    assert result.code == 0 and document["verdict"] == "not-ready"
+    assert document["snapshots"][0]["source"] == "<stdin>" and document["snapshots"][0]["shape"] == "cli-json"
 
 
 def test_summary_markdown_parses_back(cli: Cli) -> None:

@@ -343,3 +343,18 @@ def test_render_index_of_an_empty_folder(tmp_path: Path) -> None:
     page = render_index(tmp_path)
     assert "No runs yet." in page and "No good report yet." in page
     assert html.unescape(page).count("<table>") == 1
+
+
+def test_pruning_removes_only_the_captures_of_removed_runs(tmp_path: Path, fake_render: list[Any]) -> None:
+    mine = tmp_path / "snapshots" / "copied-by-hand.json.gz"
+    mine.parent.mkdir()
+    mine.write_bytes(b"")
+    with NomadStandIn() as agent:
+        settings = NomadSettings(address=agent.address)
+        first = run_scheduled(settings, tmp_path, keep=1, all_regions=False)
+        first_files = _records(tmp_path)[first.run_dir.name]["snapshots"]
+        second = run_scheduled(settings, tmp_path, keep=1, all_regions=False)
+    assert [p.name for p in (tmp_path / "runs").iterdir()] == [second.run_dir.name]
+    assert not any(Path(f).exists() for f in first_files)
+    assert all(Path(f).exists() for f in _records(tmp_path)[second.run_dir.name]["snapshots"])
+    assert mine.exists()  # never recorded by a run: not ours to delete
