@@ -770,9 +770,9 @@ def progress_report(tmp_path_factory: pytest.TempPathFactory) -> ReportResult:
     # A cluster whose name is markup: it must come out as text in tables, headings and chart titles.
     write(snapshots, "hostile/1.json", envelope(1, [job("a"), job("b")], cluster=HOSTILE_CLUSTER, index=5))
     write(snapshots, "hostile/2.json", envelope(2, [job("a")], cluster=HOSTILE_CLUSTER, index=9))
-    # render_report still insists on one snapshot file; the notebook reads only `history`.
+    # As `wi-readiness report --history` calls it: no snapshot files, the folder as a parameter.
     return render_report(
-        [snapshots / "eu" / "c-day1.json"],
+        [],
         root / "out",
         notebook="migration_progress",
         top_n=3,
