@@ -110,18 +110,17 @@ def capture(
     say = progress or (lambda line: None)
     folder = Path(out_dir)
     folder.mkdir(parents=True, exist_ok=True)
-    regions: list[str | None]
+    regions: list[str | None] = [settings.region]
     if all_regions:
-        regions = list(list_regions(settings))
-        if not regions:
+        listed = list_regions(settings)
+        if not listed:
             raise NomadResponseError(
                 f"{settings.address}: /v1/regions listed no regions; capture the agent's own region without "
                 "--all-regions",
                 address=settings.address,
             )
-        say(f"regions: {', '.join(regions)}")
-    else:
-        regions = [settings.region]
+        say(f"regions: {', '.join(listed)}")
+        regions = list(listed)
     results = []
     for region in regions:
         label = region or "(the agent's region)"

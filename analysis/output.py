@@ -98,7 +98,7 @@ def to_jsonable(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """Rows as JSON-ready dicts: NA as None, timestamps as ISO 8601 strings, exact 64-bit integers."""
     out = []
     for record in frame.to_dict(orient="records"):
-        row = {}
+        row: dict[str, Any] = {}
         for key, value in record.items():
             if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and value != value):
                 row[str(key)] = None
