@@ -25,7 +25,7 @@ from analysis.errors import NomadResponseError, ReadinessError
 if TYPE_CHECKING:
     from analysis.client import NomadSettings
 
-__all__ = ["CaptureResult", "capture", "snapshot_filename"]
+__all__ = ["CaptureResult", "capture", "latest_captures", "snapshot_filename"]
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -144,3 +144,40 @@ def capture(
         say(f"  {label}: {len(snap.jobs)} jobs, {len(snap.nodes)} outdated nodes -> {path}")
         results.append(CaptureResult(region=snap.region or region, path=path, notes=snap.info.enrichment_notes))
     return results
+
+
+def latest_captures(folder: str | os.PathLike[str]) -> list[Path]:
+    """The newest snapshot file of each (cluster, region) in ``folder`` (searched recursively).
+
+    A folder of scheduled captures holds many snapshots of the same region; commands that take one snapshot per
+    region (``summary``, ``check``, ``report``) read a folder as its latest captures. Newest means the latest
+    ``captured_at``, then the highest Nomad index, then the file name.
+
+    Raises:
+        SnapshotNotFoundError: the folder holds no ``.json`` or ``.json.gz`` file.
+        SnapshotError: a file in it cannot be read (its message names the file).
+    """
+    from analysis.errors import SnapshotNotFoundError
+    from analysis.snapshot import load_snapshot
+
+    root = Path(folder)
+    files = sorted(
+        p
+        for pattern in ("*.json", "*.json.gz")
+        for p in root.rglob(pattern)
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts)
+    )
+    if not files:
+        raise SnapshotNotFoundError(
+            f"{root}: holds no snapshot (.json or .json.gz); give snapshot files or a folder of captures",
+            path=str(root),
+        )
+    newest: dict[tuple[str | None, str | None], tuple[tuple[object, ...], Path]] = {}
+    for path in files:
+        info = load_snapshot(path).info
+        captured = info.captured_at.value if info.captured_at is not None else -1
+        rank = (captured, info.index if info.index is not None else -1, path.name)
+        key = (info.cluster, info.region)
+        if key not in newest or rank > newest[key][0]:
+            newest[key] = (rank, path)
+    return [newest[key][1] for key in sorted(newest, key=lambda k: (str(k[0]), str(k[1])))]

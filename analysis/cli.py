@@ -152,8 +152,8 @@ def _snapshots_arg(parser: argparse.ArgumentParser, nargs: str = "+", *, stdin: 
         "snapshots",
         nargs=nargs,
         metavar="SNAPSHOT",
-        help="snapshot files: fetch's .json.gz, the endpoint's JSON, or `nomad setup vault -check -json` output"
-        + (" ('-' reads stdin)" if stdin else ""),
+        help="snapshot files: fetch's .json.gz, the endpoint's JSON, or `nomad setup vault -check -json` output; "
+        "a folder means its newest capture of each cluster and region" + (" ('-' reads stdin)" if stdin else ""),
     )
 
 
@@ -498,12 +498,25 @@ def _settings(args: argparse.Namespace) -> NomadSettings:
     )
 
 
+def _expand(paths: Sequence[str]) -> list[str]:
+    """Snapshot arguments with every folder replaced by its newest capture per cluster and region."""
+    from analysis.capture import latest_captures
+
+    out: list[str] = []
+    for path in paths:
+        if path != "-" and Path(path).is_dir():
+            out.extend(str(p) for p in latest_captures(path))
+        else:
+            out.append(path)
+    return out
+
+
 def _load_all(paths: Sequence[str]) -> list[Any]:
     from analysis.snapshot import load_snapshot
 
     if list(paths).count("-") > 1:
         raise _Usage("'-' (stdin) can be given only once")
-    return [load_snapshot(p) for p in paths]
+    return [load_snapshot(p) for p in _expand(paths)]
 
 
 @contextlib.contextmanager
@@ -684,7 +697,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
             **options,
         )
     else:
-        result = render_report(args.snapshots, args.output_dir, **options)
+        result = render_report(_expand(args.snapshots), args.output_dir, **options)
     print(result.html)
     return EXIT_OK
 

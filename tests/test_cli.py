@@ -756,3 +756,25 @@ def test_trend_and_export_history(cli: Cli, history_folder: Path, tmp_path: Path
     absent = cli("trend", tmp_path / "absent")
     assert absent.code == 1
     one_line(absent, "wi-readiness trend:", "absent")
+
+
+def test_a_folder_of_captures_means_the_newest_per_cluster_and_region(tmp_path: Path, cli: Cli) -> None:
+    """The CI recipe gates on reports/snapshots/: many captures of one region must not be read as duplicates."""
+    folder = tmp_path / "snapshots"
+    folder.mkdir()
+    edge, empty = body(EDGE), body(FIXTURES / "empty-cluster.json")
+
+    def envelope(name: str, response: dict[str, Any], region: str, captured_at: str) -> None:
+        write_json(folder / name, {"format": "nomad-wi-readiness/snapshot", "version": 1, "cluster": "prod",
+                                   "region": region, "captured_at": captured_at, "response": response})
+
+    envelope("prod_eu_1.json", edge, "eu", "2026-12-01T06:15:00Z")  # not ready, then fixed
+    envelope("prod_eu_2.json", empty, "eu", "2026-12-02T06:15:00Z")
+    envelope("prod_us_1.json", empty, "us", "2026-12-01T06:15:00Z")
+    assert cli("check", str(folder)).code == 0  # eu's newest is clear, us is clear
+    envelope("prod_us_2.json", edge, "us", "2026-12-03T06:15:00Z")  # us regressed
+    result = cli("check", "--format", "json", str(folder))
+    assert result.code == 3 and json.loads(result.stdout)["counts"]["jobs_active"] == 7
+    empty_folder = tmp_path / "nothing"
+    empty_folder.mkdir()
+    assert "holds no snapshot" in one_line(cli("summary", str(empty_folder)))
