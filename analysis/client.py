@@ -971,8 +971,12 @@ def _http_error(
             status=status,
             body=body,
         )
+    if status >= 500:
+        hint = "a server-side failure: try again, and if it persists read the Nomad servers' logs"
+    else:
+        hint = "check the address and the agent's version (the endpoint needs Nomad 1.7.3+)"
     return NomadHTTPError(
-        f"{address}: {path} answered {status} {response.reason_phrase}{quoted}",
+        f"{address}: {path} answered {status} {response.reason_phrase}{quoted}; {hint}",
         address=address,
         status=status,
         body=body,

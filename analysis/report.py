@@ -307,7 +307,10 @@ def _notebook_source(notebook: str | os.PathLike[str]) -> Path:
         path = config.NOTEBOOKS_DIR / f"{text}.ipynb"
     if not path.is_file():
         available = ", ".join(sorted(p.stem for p in config.NOTEBOOKS_DIR.glob("*.ipynb"))) or "none"
-        raise ValueError(f"no such notebook: {path} (notebooks in {config.NOTEBOOKS_DIR}: {available})")
+        raise ValueError(
+            f"no such notebook: {path}; name one of the notebooks in {config.NOTEBOOKS_DIR} ({available}) or give "
+            "the path of an .ipynb file"
+        )
     return path
 
 

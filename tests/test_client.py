@@ -375,6 +375,7 @@ def test_other_500_carries_the_body(agent: NomadStandIn, sleeps: Sleeps) -> None
     with pytest.raises(NomadHTTPError, match="failed to retrieve jobs: boom") as info:
         _fetch(agent, sleeps)
     assert info.value.status == 500 and len(agent.requests_to(ENDPOINT)) == 1
+    assert "try again, and if it persists read the Nomad servers' logs" in str(info.value)  # what to do
 
 
 def test_plain_http_to_a_tls_port_says_use_https(tls_agent: NomadStandIn, sleeps: Sleeps) -> None:
