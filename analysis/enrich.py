@@ -35,23 +35,13 @@ from typing import Any
 import pandas as pd
 
 from analysis.schema import ALL_NODES, ALLOCATIONS, empty_frame
+from analysis import snapshot
 from analysis.snapshot import _column, _frame, _list
 
 __all__ = ["all_nodes_frame", "allocations_frame"]
 
-# (column, JSON key, kind), in schema order after cluster/region.
-_NODE_FIELDS = (
-    ("id", "ID", "string"),
-    ("name", "Name", "string"),
-    ("address", "Address", "string"),
-    ("datacenter", "Datacenter", "category"),
-    ("node_pool", "NodePool", "category"),
-    ("node_class", "NodeClass", "category"),
-    ("status", "Status", "category"),
-    ("scheduling_eligibility", "SchedulingEligibility", "category"),
-    ("drain", "Drain", "boolean"),
-    ("version", "Version", "category"),
-)
+# (column, JSON key, kind), in schema order after cluster/region: the outdated-node fields that /v1/nodes has too.
+_NODE_FIELDS = tuple(field for field in snapshot._NODE_FIELDS if field[0] in ALL_NODES.names)
 
 _ALLOC_FIELDS = (
     ("id", "ID", "string"),
