@@ -12,6 +12,7 @@ Every expected failure raises a subclass of :class:`ReadinessError` (see :mod:`a
 
 from __future__ import annotations
 
+from analysis.client import NomadSettings, fetch_snapshot, list_regions
 from analysis.errors import (
     ConfigError,
     EndpointMissingError,
@@ -31,7 +32,16 @@ from analysis.errors import (
     SnapshotShapeError,
     UnknownRegionError,
 )
-from analysis.client import NomadSettings, fetch_snapshot, list_regions
+from analysis.history import (
+    History,
+    Projection,
+    SnapshotDiff,
+    SnapshotSkippedWarning,
+    diff_snapshots,
+    export_history,
+    load_history,
+    project_finish,
+)
 from analysis.report import ReportResult, render_report
 from analysis.risk import Analysis, analyse, summarize
 from analysis.snapshot import Snapshot, SnapshotInfo, load_snapshot
@@ -43,6 +53,7 @@ __all__ = [
     "Analysis",
     "ConfigError",
     "EndpointMissingError",
+    "History",
     "NoLeaderError",
     "NomadConnectionError",
     "NomadError",
@@ -51,25 +62,32 @@ __all__ = [
     "NomadSettings",
     "NomadTLSError",
     "PermissionDeniedError",
+    "Projection",
     "ReadinessError",
     "ReportError",
     "ReportResult",
     "Snapshot",
     "SnapshotDecodeError",
+    "SnapshotDiff",
     "SnapshotError",
     "SnapshotInfo",
     "SnapshotMismatchError",
     "SnapshotNotFoundError",
     "SnapshotShapeError",
+    "SnapshotSkippedWarning",
     "UnknownRegionError",
     "__version__",
     "analyse",
     "compare_versions",
+    "diff_snapshots",
+    "export_history",
     "fetch_snapshot",
     "is_outdated",
     "list_regions",
+    "load_history",
     "load_snapshot",
     "parse_version",
+    "project_finish",
     "render_report",
     "summarize",
     "version_sort_key",

@@ -34,8 +34,8 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.schema import ALL_NODES, ALLOCATIONS, empty_frame
 from analysis import snapshot
+from analysis.schema import ALL_NODES, ALLOCATIONS, empty_frame
 from analysis.snapshot import _column, _frame, _list
 
 __all__ = ["all_nodes_frame", "allocations_frame"]

@@ -191,9 +191,7 @@ class UnknownRegionError(NomadHTTPError):
         region: the region that was asked for.
     """
 
-    def __init__(
-        self, message: str, *, address: str | None = None, body: str = "", region: str | None
-    ) -> None:
+    def __init__(self, message: str, *, address: str | None = None, body: str = "", region: str | None) -> None:
         super().__init__(message, address=address, status=500, body=body)
         self.region = region
 

@@ -283,7 +283,8 @@ def classify_tokens(
         merged["datacenter"] = merged["datacenter"].astype(object).fillna(merged["other_dc"].astype(object))
         merged["node_status"] = merged["node_status"].astype(object).fillna(merged["other_status"].astype(object))
         merged = merged.drop(columns=["other_name", "other_status", "other_dc"])
-    merged["node_outdated"] = merged["node_outdated"].fillna(False).astype("boolean")
+    # Object column (True or NaN after the join): map it, since fillna on objects warns about downcasting.
+    merged["node_outdated"] = pd.array([v is True for v in merged["node_outdated"]], dtype="boolean")
     merged["node_known"] = merged["node_name"].notna().astype("boolean")
     merged["node_name"] = merged["node_name"].astype(STRING)
     merged["datacenter"] = merged["datacenter"].astype(object).astype(STRING)
@@ -1019,7 +1020,7 @@ def action_plan(result: Analysis) -> list[dict[str, Any]]:
                     "action": "upgrade-nodes",
                     "blocking": True,
                     "title": f"Upgrade {group['nodes']} live client(s) in datacenter `{group['datacenter']}`, "
-                    f"pool `{group['node_pool']}`, from Nomad {group['version'] or '(no version)'} "
+                    f"pool `{group['node_pool']}`, from Nomad {group['version'] or '(empty version)'} "
                     "to 1.7 or later",
                     "detail": "Until then allocations placed there use the legacy token flow, and jobs with a "
                     "Vault identity cannot be placed there at all.",
@@ -1051,7 +1052,7 @@ def action_plan(result: Analysis) -> list[dict[str, Any]]:
                     "action": "cleanup-nodes",
                     "blocking": False,
                     "title": f"Clean up {group['nodes']} down client(s) in datacenter `{group['datacenter']}`, "
-                    f"pool `{group['node_pool']}` (Nomad {group['version'] or '(no version)'})",
+                    f"pool `{group['node_pool']}` (Nomad {group['version'] or '(empty version)'})",
                     "detail": "Down nodes leave the list after node GC (`node_gc_threshold`, default 24h) or "
                     "`nomad system gc`; upgrade them instead if they will come back.",
                 }

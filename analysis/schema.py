@@ -46,10 +46,10 @@ __all__ = [
     "Column",
     "Table",
     "driver_columns",
-    "schema_markdown",
-    "update_readme",
     "empty_frame",
     "empty_series",
+    "schema_markdown",
+    "update_readme",
 ]
 
 #: Strings: python storage on every pandas version (pyarrow storage would change with the installed packages).

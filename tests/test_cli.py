@@ -765,8 +765,17 @@ def test_a_folder_of_captures_means_the_newest_per_cluster_and_region(tmp_path: 
     edge, empty = body(EDGE), body(FIXTURES / "empty-cluster.json")
 
     def envelope(name: str, response: dict[str, Any], region: str, captured_at: str) -> None:
-        write_json(folder / name, {"format": "nomad-wi-readiness/snapshot", "version": 1, "cluster": "prod",
-                                   "region": region, "captured_at": captured_at, "response": response})
+        write_json(
+            folder / name,
+            {
+                "format": "nomad-wi-readiness/snapshot",
+                "version": 1,
+                "cluster": "prod",
+                "region": region,
+                "captured_at": captured_at,
+                "response": response,
+            },
+        )
 
     envelope("prod_eu_1.json", edge, "eu", "2026-12-01T06:15:00Z")  # not ready, then fixed
     envelope("prod_eu_2.json", empty, "eu", "2026-12-02T06:15:00Z")

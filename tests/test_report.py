@@ -222,9 +222,17 @@ def test_html_is_self_contained(render: str, request: pytest.FixtureRequest) -> 
         assert cdn not in page
     # Code is hidden, prose and outputs are not.
     assert "setup_notebook()" not in page
-    for section in ("Verdict:", "Jobs to resubmit, by namespace", "Outdated client nodes", "Datacenter exposure",
-                    "Task drivers on outdated nodes", "Legacy Vault tokens", "Action plan",
-                    "What the endpoint cannot see", "Appendix: the full tables"):
+    for section in (
+        "Verdict:",
+        "Jobs to resubmit, by namespace",
+        "Outdated client nodes",
+        "Datacenter exposure",
+        "Task drivers on outdated nodes",
+        "Legacy Vault tokens",
+        "Action plan",
+        "What the endpoint cannot see",
+        "Appendix: the full tables",
+    ):
         assert section in page, section
 
 

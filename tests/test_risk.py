@@ -494,3 +494,10 @@ def test_tokens_join_when_a_node_is_listed_twice() -> None:
     us = snap(nodes=[node("n1")], tokens=[token("t2", "n1")], cluster="c", region="us")
     tokens = analyse([eu, us]).tokens
     assert len(tokens) == 2 and tokens["node_outdated"].tolist() == [True, True]
+
+
+def test_a_job_without_type_or_pool_still_gets_a_plan_step() -> None:
+    bare = {"ID": "mystery", "Namespace": "default", "Status": "running"}  # hand-made: most keys absent
+    plan = analyse(snap(jobs=[bare])).action_plan()
+    assert [(p["action"], p["title"]) for p in plan] == [("resubmit", "Resubmit job `mystery` in namespace `default`")]
+    assert plan[0]["type"] is None and plan[0]["datacenters"] == []

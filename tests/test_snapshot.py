@@ -284,8 +284,12 @@ def test_reads_stdin_bytes_and_gzip_by_magic(tmp_path: Path, monkeypatch: pytest
 
 
 def test_enrichment_notes_reach_the_info() -> None:
-    envelope = {"format": "nomad-wi-readiness/snapshot", "version": 1, "response": sample("empty-cluster.json"),
-                "enrichment": {"nodes": None, "allocations": None, "notes": ["node list: 403 (needs node:read)"]}}
+    envelope = {
+        "format": "nomad-wi-readiness/snapshot",
+        "version": 1,
+        "response": sample("empty-cluster.json"),
+        "enrichment": {"nodes": None, "allocations": None, "notes": ["node list: 403 (needs node:read)"]},
+    }
     snap = load_snapshot(envelope)
     assert snap.info.enrichment_notes == ("node list: 403 (needs node:read)",)
     assert snap.all_nodes is None and snap.allocations is None
@@ -332,7 +336,11 @@ def _write(tmp_path: Path, name: str, data: bytes) -> Path:
             "JobsWithoutVaultIdentity: expected a list or null, got an object",
         ),
         (b'{"OutdatedNodes": [1]}', SnapshotShapeError, "OutdatedNodes[0]: expected an object, got an integer"),
-        (b'{"OutdatedNodes": [{"ID": 5}]}', SnapshotShapeError, "OutdatedNodes[0].ID: expected a string or null, got an integer"),
+        (
+            b'{"OutdatedNodes": [{"ID": 5}]}',
+            SnapshotShapeError,
+            "OutdatedNodes[0].ID: expected a string or null, got an integer",
+        ),
         (
             b'{"JobsWithoutVaultIdentity": [{"ID": "a", "Stop": "yes"}]}',
             SnapshotShapeError,
@@ -353,21 +361,41 @@ def _write(tmp_path: Path, name: str, data: bytes) -> Path:
             SnapshotShapeError,
             "JobsWithoutVaultIdentity[0].Datacenters: expected a list or null, got a string",
         ),
-        (b'{"JobsWithoutVaultIdentity": [{"ID": "a", "CreateIndex": 18446744073709551616}]}', SnapshotShapeError,
-         "JobsWithoutVaultIdentity[].CreateIndex holds a value outside the unsigned 64-bit range"),
-        (b'{"JobsWithoutVaultIdentity": [{"ID": "a", "Datacenters": ["dc1", 5]}]}', SnapshotShapeError,
-         "JobsWithoutVaultIdentity[0].Datacenters[1]: expected a string, got an integer"),
-        (b'{"OutdatedNodes": [{"ID": "n", "Drivers": {"docker": {"Attributes": {"a": 1}}}}]}', SnapshotShapeError,
-         "OutdatedNodes[0].Drivers[...].Attributes[...]: expected a string, got an integer"),
-        (b'{"format": "nomad-wi-readiness/snapshot", "version": 1, "response": {"VaultTokens": [{"Task": 1}]}}',
-         SnapshotShapeError, "response.VaultTokens[0].Task: expected a string or null, got an integer"),
-        (b'{"OutdatedNodes": [{"ID": "n", "Drivers": []}]}', SnapshotShapeError, "OutdatedNodes[0].Drivers: expected an object or null, got a list"),
+        (
+            b'{"JobsWithoutVaultIdentity": [{"ID": "a", "CreateIndex": 18446744073709551616}]}',
+            SnapshotShapeError,
+            "JobsWithoutVaultIdentity[].CreateIndex holds a value outside the unsigned 64-bit range",
+        ),
+        (
+            b'{"JobsWithoutVaultIdentity": [{"ID": "a", "Datacenters": ["dc1", 5]}]}',
+            SnapshotShapeError,
+            "JobsWithoutVaultIdentity[0].Datacenters[1]: expected a string, got an integer",
+        ),
+        (
+            b'{"OutdatedNodes": [{"ID": "n", "Drivers": {"docker": {"Attributes": {"a": 1}}}}]}',
+            SnapshotShapeError,
+            "OutdatedNodes[0].Drivers[...].Attributes[...]: expected a string, got an integer",
+        ),
+        (
+            b'{"format": "nomad-wi-readiness/snapshot", "version": 1, "response": {"VaultTokens": [{"Task": 1}]}}',
+            SnapshotShapeError,
+            "response.VaultTokens[0].Task: expected a string or null, got an integer",
+        ),
+        (
+            b'{"OutdatedNodes": [{"ID": "n", "Drivers": []}]}',
+            SnapshotShapeError,
+            "OutdatedNodes[0].Drivers: expected an object or null, got a list",
+        ),
         (
             b'{"OutdatedNodes": [{"ID": "n", "Drivers": {"docker": {"UpdateTime": "yesterday"}}}]}',
             SnapshotShapeError,
             "OutdatedNodes[0].Drivers.*.UpdateTime is not an RFC 3339 time",
         ),
-        (b'{"OutdatedNodes": [], "Index": "12"}', SnapshotShapeError, "Index: expected an integer or null, got a string"),
+        (
+            b'{"OutdatedNodes": [], "Index": "12"}',
+            SnapshotShapeError,
+            "Index: expected an integer or null, got a string",
+        ),
         (
             b'{"format": "other-tool", "response": {}}',
             SnapshotShapeError,
