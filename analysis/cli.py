@@ -409,6 +409,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="how many runs to keep (default 30); the newest good run is always kept",
     )
+    run.add_argument(
+        "--prune-snapshots",
+        action="store_true",
+        help="also delete the captures only removed runs used (default: keep every capture, the history that "
+        "trend and the progress report read)",
+    )
     run.add_argument("--enrich", action="store_true", help="also record every client node and the tokens' allocations")
     run.add_argument(
         "--single-region",
@@ -763,6 +769,7 @@ def _cmd_scheduled(args: argparse.Namespace) -> int:
         _settings(args),
         args.output_dir,
         keep=args.keep,
+        prune_snapshots=args.prune_snapshots,
         all_regions=not args.single_region,
         cluster=args.cluster,
         stale=args.stale,

@@ -324,11 +324,14 @@ def _parameters(
 ) -> dict[str, Any]:
     if isinstance(snapshots, str | os.PathLike):
         snapshots = [snapshots]
+    from analysis.snapshot import check_snapshot
+
     paths = []
     for snapshot in snapshots:
         path = Path(snapshot).resolve()
         if not path.is_file():
             raise SnapshotNotFoundError(f"no such snapshot file: {path}", path=str(path))
+        check_snapshot(path)  # a bad file fails here, in one line, before a kernel starts
         paths.append(str(path))
     if isinstance(top_n, bool) or not isinstance(top_n, int) or top_n < 1:
         raise ValueError(f"top_n must be a positive integer, not {top_n!r}")
@@ -486,7 +489,7 @@ def _execution_failure(exc: Exception, source: Path, executed: Path, failed_path
 
     kept = _keep_notebook(executed, failed_path)
     if isinstance(exc, PapermillExecutionError):
-        what = f"{exc.ename}: {_first_line(str(exc.evalue))}"
+        what = f"{exc.ename}: {str(exc.evalue).strip()}"
     elif isinstance(exc, CellTimeoutError):
         what = f"CellTimeoutError: a cell ran longer than the timeout of {timeout} s"
     else:
@@ -1015,7 +1018,8 @@ def stacked_chart(
     """
     import plotly.graph_objects as go
 
-    data = frame.head(top_n) if top_n else frame
+    data = frame[frame[list(series.values())].sum(axis=1) > 0] if len(frame) else frame  # zero rows say nothing
+    data = data.head(top_n) if top_n else data
     if data.empty:
         from IPython.display import HTML
 
@@ -1034,6 +1038,10 @@ def stacked_chart(
             fig.add_bar(x=labels, y=values, name=chart_text(name), marker_color=color)
     axis = fig.update_yaxes if horizontal else fig.update_xaxes
     axis(type="category", categoryorder="array", categoryarray=labels, autorange="reversed" if horizontal else None)
+    counts = fig.update_xaxes if horizontal else fig.update_yaxes
+    counts(rangemode="tozero", tickformat=",d")
+    if int(data[list(series.values())].sum(axis=1).max()) <= 10:
+        counts(dtick=1)  # no 0.2 steps of a count
     fig.update_layout(
         barmode="stack",
         title_text=chart_text(title),
@@ -1109,6 +1117,7 @@ def plan_sections(summary: Mapping[str, Any], *, top_n: int = 25) -> HTML:
         if not steps:
             continue
         blocking = " (blocks the migration)" if steps[0]["blocking"] else " (does not block)"
+        count = _plan_count(action, steps)
         rows = pd.DataFrame(
             [
                 {
@@ -1122,14 +1131,34 @@ def plan_sections(summary: Mapping[str, Any], *, top_n: int = 25) -> HTML:
         context = [c for c in ("cluster", "region") if len({p.get(c) for p in steps}) > 1]
         if context:
             rows.insert(1, "where", ["/".join(str(p.get(c)) for c in context) for p in steps])
-        parts.append(f"<h3>{html_text(heading)}: {len(steps):,}{html_text(blocking)}</h3>")
+        parts.append(f"<h3>{html_text(heading)}: {html_text(count)}{html_text(blocking)}</h3>")
         parts.append(f"<p>{_inline(_first_detail(steps))}</p>")
+        if action == "cleanup-jobs":
+            others = summary["counts"]["jobs_inactive"] - sum(int(p.get("instances") or 0) for p in steps)
+            if others > 0:
+                parts.append(
+                    f"<p>The other {others:,} inactive job(s) are finished children of specs to resubmit above; "
+                    "they leave the list with garbage collection.</p>"
+                )
         parts.append(show_table(rows, f"plan_{action}", top_n=top_n).data)
     for step in (p for p in plan if p["action"] == "tokens"):
         parts.append(f"<h3>{_inline(step['title'])}</h3><p>{_inline(step.get('detail', ''))}</p>")
     if not plan:
         parts.append("<p>Nothing to do: the endpoint lists nothing. Check the blind spots below.</p>")
     return HTML("\n".join(parts))
+
+
+def _plan_count(action: str, steps: Sequence[Mapping[str, Any]]) -> str:
+    """How many things a kind of step covers, in the units the verdict box counts (nodes, jobs), then steps."""
+    if action in ("upgrade-nodes", "cleanup-nodes"):
+        nodes = sum(int(p.get("nodes") or 0) for p in steps)
+        return f"{nodes:,} client(s) in {len(steps):,} group(s) by datacenter, pool and version"
+    if action == "cleanup-jobs":
+        jobs = sum(int(p.get("instances") or 0) for p in steps)
+        return f"{jobs:,} inactive job(s) in {len(steps):,} spec(s)"
+    if action == "resubmit":
+        return f"{len(steps):,} spec(s)"
+    return f"{len(steps):,}"
 
 
 def _names(names: Sequence[str], limit: int = 5) -> str:
@@ -1150,5 +1179,5 @@ def blind_spots_html(summary: Mapping[str, Any]) -> HTML:
     """The endpoint's blind spots, as a list."""
     from IPython.display import HTML
 
-    items = "".join(f"<li><b>{html_text(b['title'])}.</b> {html_text(b['text'])}</li>" for b in summary["blind_spots"])
+    items = "".join(f"<li><b>{html_text(b['title'])}.</b> {_inline(b['text'])}</li>" for b in summary["blind_spots"])
     return HTML(f"<ul>{items}</ul>")

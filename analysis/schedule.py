@@ -88,12 +88,14 @@ def _run_key(name: str) -> tuple[str, int]:
 
 
 def _run_id(runs: Path) -> str:
+    """A run name that sorts after every existing run (even when the clock stepped back or runs were pruned)."""
     stamp = pd.Timestamp.now(tz="UTC").strftime("%Y%m%dT%H%M%SZ")
-    run_id, n = stamp, 1
-    while (runs / run_id).exists() or (runs / f"{run_id}.failed").exists():
-        n += 1
-        run_id = f"{stamp}-{n}"
-    return run_id
+    existing = [_run_key(p.name) for p in runs.iterdir() if not p.name.startswith(".")]
+    latest = max(existing, default=("", 0))
+    if latest[0] > stamp:
+        stamp = latest[0]  # never name a run so that it sorts before an older one
+    counter = latest[1] + 1 if latest[0] == stamp else 1
+    return stamp if counter == 1 else f"{stamp}-{counter}"
 
 
 def run_scheduled(
@@ -106,6 +108,7 @@ def run_scheduled(
     stale: bool = False,
     enrich: bool = False,
     redact: bool = False,
+    prune_snapshots: bool = False,
     log: Callable[[str], None] | None = None,
     snapshots: list[Path] | None = None,
 ) -> ScheduledRun:
@@ -114,14 +117,16 @@ def run_scheduled(
     Args:
         settings: where and how to connect for the capture (None only together with ``snapshots``).
         out_dir: the reports folder.
-        keep: how many runs (good or failed) to keep; older runs and the captures only they used are removed,
-            except the newest good run, which is always kept. Files in ``snapshots/`` that no run recorded are
-            never removed.
+        keep: how many runs (good or failed) to keep; older runs are removed, except the newest good run,
+            which is always kept.
         all_regions: capture every region (default) or only the settings' region.
         cluster: the cluster's name; default the address's host.
         stale: allow stale reads.
         enrich: also collect every node and the tokens' allocations.
         redact: hash node names, addresses, accessors and allocation IDs in the reports.
+        prune_snapshots: also remove the captures only removed runs used (by default every capture is kept: it
+            is the history ``trend`` and the progress report read). Files in ``snapshots/`` that no run recorded
+            are never removed.
         log: called with one line per step.
         snapshots: use these files instead of capturing (for tests and for re-rendering).
 
@@ -176,7 +181,7 @@ def run_scheduled(
         record["finished_at"] = pd.Timestamp.now(tz="UTC").isoformat()
         atomic_write(staging / "run.json", orjson.dumps(record, option=orjson.OPT_INDENT_2))
         os.replace(staging, final)
-        _prune(runs, history, keep)
+        _prune(runs, history, keep, prune_snapshots=prune_snapshots)
         index = root / "index.html"
         atomic_write(index, render_index(root).encode())
         return ScheduledRun(
@@ -248,10 +253,12 @@ def _snapshots_of(run: Path) -> set[str]:
     return set()
 
 
-def _prune(runs: Path, history: Path, keep: int) -> None:
-    """Remove all but the newest ``keep`` runs (and the newest good one), then the captures only they used.
+def _prune(runs: Path, history: Path, keep: int, *, prune_snapshots: bool = False) -> None:
+    """Remove all but the newest ``keep`` runs (and the newest good one); with ``prune_snapshots``, also the
+    captures only the removed runs used.
 
-    Only files a removed run recorded, inside ``history``, are deleted: snapshots put there by hand, or by a run
+    The captures are the history ``trend`` and the progress report read, so they are kept unless asked. Only
+    files a removed run recorded, inside ``history``, are deleted: snapshots put there by hand, or by a run
     killed before it recorded them, are left alone.
     """
     every = sorted(
@@ -265,6 +272,8 @@ def _prune(runs: Path, history: Path, keep: int) -> None:
     dropped = set().union(*(_snapshots_of(p) for p in removed))
     for old in removed:
         shutil.rmtree(old, ignore_errors=True)
+    if not prune_snapshots:
+        return
     used = set().union(*(_snapshots_of(p) for p in kept))
     folder = history.resolve()
     for name in sorted(dropped - used):

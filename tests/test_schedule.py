@@ -203,8 +203,8 @@ def test_two_runs_at_once_with_keep_2(sequence: Sequence) -> None:
     assert len(step.runs) == 2 and sequence.first.runs[0] not in step.runs  # the first run was pruned
     assert all(not name.endswith(".failed") for name in step.runs)
     listed = {Path(p).name for record in step.records.values() for p in record["snapshots"]}
-    assert len(listed) == 4 and set(step.snapshots) == listed  # exactly the snapshots the kept runs use
-    assert not set(sequence.first.snapshots) & set(step.snapshots)
+    # Every capture stays (the history trend reads): the kept runs' and the pruned first run's.
+    assert len(listed) == 4 and set(step.snapshots) == listed | set(sequence.first.snapshots)
     assert [r for r in rows(step.index) if any(f"<td>{name}</td>" in r for name in step.runs)] == rows(step.index)
     assert len(rows(step.index)) == 2
     assert {href for href in step.linked if href.endswith("readiness_report.html")} == {
@@ -345,16 +345,25 @@ def test_render_index_of_an_empty_folder(tmp_path: Path) -> None:
     assert html.unescape(page).count("<table>") == 1
 
 
+def test_captures_are_kept_by_default_and_runs_pruned_in_order(tmp_path: Path, fake_render: list[Any]) -> None:
+    with NomadStandIn() as agent:
+        settings = NomadSettings(address=agent.address)
+        runs = [run_scheduled(settings, tmp_path, keep=1, all_regions=False) for _ in range(3)]
+    # Three runs in (most likely) the same second: the newest always survives the pruning.
+    assert [p.name for p in (tmp_path / "runs").iterdir()] == [runs[-1].run_dir.name]
+    assert len(list((tmp_path / "snapshots").glob("*.json.gz"))) == 3  # the history trend reads
+
+
 def test_pruning_removes_only_the_captures_of_removed_runs(tmp_path: Path, fake_render: list[Any]) -> None:
     mine = tmp_path / "snapshots" / "copied-by-hand.json.gz"
     mine.parent.mkdir()
     mine.write_bytes(b"")
     with NomadStandIn() as agent:
         settings = NomadSettings(address=agent.address)
-        first = run_scheduled(settings, tmp_path, keep=1, all_regions=False)
+        first = run_scheduled(settings, tmp_path, keep=1, all_regions=False, prune_snapshots=True)
         first_files = _records(tmp_path)[first.run_dir.name]["snapshots"]
-        second = run_scheduled(settings, tmp_path, keep=1, all_regions=False)
-    assert [p.name for p in (tmp_path / "runs").iterdir()] == [second.run_dir.name]
+        third = run_scheduled(settings, tmp_path, keep=1, all_regions=False, prune_snapshots=True)
+    assert [p.name for p in (tmp_path / "runs").iterdir()] == [third.run_dir.name]
     assert not any(Path(f).exists() for f in first_files)
-    assert all(Path(f).exists() for f in _records(tmp_path)[second.run_dir.name]["snapshots"])
+    assert all(Path(f).exists() for f in _records(tmp_path)[third.run_dir.name]["snapshots"])
     assert mine.exists()  # never recorded by a run: not ours to delete
