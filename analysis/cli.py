@@ -343,7 +343,12 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common],
     )
     _snapshots_arg(export, "*")
-    export.add_argument("--format", choices=("csv", "parquet", "json"), default="csv", help="file format (default csv)")
+    export.add_argument(
+        "--format",
+        choices=("csv", "parquet", "json"),
+        default=None,
+        help="file format (default csv; parquet, the only one, with --history)",
+    )
     export.add_argument("-o", "--output-dir", required=True, metavar="DIR", help="folder for the files")
     export.add_argument("--history", metavar="DIR", help="export this folder of snapshots as a Parquet dataset")
 
@@ -570,9 +575,20 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
     return EXIT_OK if all(r.path is not None for r in results) else EXIT_FAILURE
 
 
-def _groupings(summary: dict[str, Any], wanted: Sequence[str] | None) -> list[tuple[str, pd.DataFrame]]:
+def _groupings(
+    summary: dict[str, Any], wanted: Sequence[str] | None, *, readable: bool = False
+) -> list[tuple[str, pd.DataFrame]]:
+    """The groupings as frames; ``readable`` (terminal, markdown) shows counts as integers and shares as %."""
     names = list(dict.fromkeys(wanted)) if wanted else list(GROUPINGS)
-    return [(name, pd.DataFrame(summary["groupings"][GROUPINGS[name]])) for name in names]
+    out = []
+    for name in names:
+        frame = pd.DataFrame(summary["groupings"][GROUPINGS[name]])
+        if readable and len(frame):
+            frame = frame.convert_dtypes()  # JSON nulls had turned integer columns into floats
+            for column in [c for c in frame.columns if c.endswith("share")]:
+                frame[column] = [None if pd.isna(v) else f"{v:.0%}" for v in frame[column]]
+        out.append((name, frame))
+    return out
 
 
 def _hide_context(frame: pd.DataFrame, summary: dict[str, Any]) -> pd.DataFrame:
@@ -591,7 +607,7 @@ def _cmd_summary(args: argparse.Namespace) -> int:
     if args.format == "json":
         sys.stdout.write(orjson.dumps(summary, option=orjson.OPT_INDENT_2).decode() + "\n")
         return EXIT_OK
-    groupings = _groupings(summary, args.by)
+    groupings = _groupings(summary, args.by, readable=args.format != "csv")
     if args.format == "csv":
         for i, (name, frame) in enumerate(groupings):
             if len(groupings) > 1:
@@ -695,6 +711,12 @@ def _cmd_report(args: argparse.Namespace) -> int:
             raise SnapshotNotFoundError(
                 f"--history {history}: is not a folder; give the folder that holds the snapshots", path=str(history)
             )
+        if not any(p.name.endswith((".json", ".json.gz", ".parquet")) for p in history.rglob("*") if p.is_file()):
+            raise SnapshotNotFoundError(
+                f"--history {history}: holds no snapshot (.json, .json.gz) and no exported dataset; capture some "
+                "with `wi-readiness fetch` or `scheduled` first",
+                path=str(history),
+            )
         result = render_report(
             [],
             args.output_dir,
@@ -714,8 +736,8 @@ def _cmd_export(args: argparse.Namespace) -> int:
     if args.history:
         from analysis.history import export_history
 
-        if args.format != "parquet":
-            raise _Usage("export --history writes a Parquet dataset: add --format parquet")
+        if args.format not in (None, "parquet"):
+            raise _Usage("export --history writes a Parquet dataset: use --format parquet (or leave --format out)")
         with _skipped_files(args) as skipped:
             history = export_history(args.history, args.output_dir)
             skipped.extend(history.skipped)
@@ -723,7 +745,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
         return EXIT_OK
     from analysis.output import export_tables
 
-    for path in export_tables(_load_all(args.snapshots), args.output_dir, args.format):
+    for path in export_tables(_load_all(args.snapshots), args.output_dir, args.format or "csv"):
         print(path)
     return EXIT_OK
 
@@ -755,7 +777,9 @@ def _cmd_trend(args: argparse.Namespace) -> int:
     elif args.format == "csv":
         sys.stdout.write(frame.to_csv(index=False))
     else:
-        print(text_table(frame, empty=f"(no snapshots under {args.directory})"))
+        # The terminal table leaves out the provenance columns (JSON and CSV keep them).
+        shown = frame.drop(columns=[c for c in ("shape", "source", "snapshot_id", "nomad_version") if c in frame])
+        print(text_table(shown, empty=f"(no snapshots under {args.directory})"))
     return EXIT_OK
 
 

@@ -359,7 +359,7 @@ def test_debug_shows_the_traceback(cli: Cli, tmp_path: Path) -> None:
         (("check",), "check needs SNAPSHOT files or --live"),
         (("check", "--live", "x.json"), "not both"),
         (("check", "x.json", "--address", "http://nomad:4646"), "--address applies only with --live"),
-        (("export", "--history", ".", "--format", "csv", "-o", "out"), "add --format parquet"),
+        (("export", "--history", ".", "--format", "csv", "-o", "out"), "use --format parquet (or leave --format out)"),
         (("fetch", "--all-regions", "--region", "eu"), "--region and --all-regions"),
         (("report", "x.json"), "the following arguments are required: -o/--output-dir"),
         (("report", "x.json", "-o", "out", "--top-n", "0"), "must be 1 or more"),
@@ -515,6 +515,7 @@ def test_report_history_renders_the_progress_notebook(
         return ReportResult(html=Path(out_dir) / "migration_progress.html", notebook=Path(out_dir) / "x.ipynb")
 
     monkeypatch.setattr("analysis.report.render_report", render)
+    (tmp_path / "prod_eu_1.json.gz").write_bytes(b"")  # the folder must hold something to render
     result = cli("report", "--history", tmp_path, "-o", tmp_path / "out", "--top-n", "5", "--redact")
     assert result.code == 0 and result.stdout == f"{tmp_path / 'out' / 'migration_progress.html'}\n"
     ((snapshots, out_dir, kwargs),) = calls
@@ -787,3 +788,26 @@ def test_a_folder_of_captures_means_the_newest_per_cluster_and_region(tmp_path: 
     empty_folder = tmp_path / "nothing"
     empty_folder.mkdir()
     assert "holds no snapshot" in one_line(cli("summary", str(empty_folder)))
+
+
+def test_history_defaults_and_empty_history(tmp_path: Path, cli: Cli) -> None:
+    history = tmp_path / "history"
+    history.mkdir()
+    # An empty history fails up front with one line, before any kernel starts.
+    assert "holds no snapshot" in one_line(cli("report", "--history", str(history), "-o", str(tmp_path / "r")))
+    assert not (tmp_path / "r").exists()
+    write_json(history / "a.json", {"format": "nomad-wi-readiness/snapshot", "version": 1, "cluster": "c",
+                                    "region": "r", "captured_at": "2026-12-01T00:00:00Z", "response": body()})
+    result = cli("export", "--history", str(history), "-o", str(tmp_path / "ds"))  # parquet without --format
+    assert result.code == 0 and (tmp_path / "ds").is_dir()
+    table = cli("trend", str(history)).stdout
+    header = table.splitlines()[0].split()
+    assert "source" not in header and "snapshot_id" not in header and "jobs_active" in header
+    assert "source" in cli("trend", "--format", "csv", str(history)).stdout.splitlines()[0].split(",")
+
+
+def test_summary_shows_counts_as_integers_and_shares_as_percent(cli: Cli) -> None:
+    out = cli("summary", "--by", "datacenter", str(ROOT / "data" / "demo-snapshot.json.gz")).stdout
+    dc1 = next(line for line in out.splitlines() if line.startswith("dc1 "))
+    # demo: dc1 has 23 live + 3 down outdated nodes of 93 clients: 26/93 = 28%.
+    assert dc1.split()[-3:] == ["93", "28%", "39"]
