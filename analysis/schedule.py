@@ -303,6 +303,8 @@ def render_index(root: str | os.PathLike[str]) -> str:
                 phref = html.escape(f"runs/{run.parent.name}/{record['progress_report']}", quote=True)
                 link += f' · <a href="{phref}">progress</a>'
             latest_good = latest_good or href
+        record_href = html.escape(f"runs/{run.parent.name}/run.json", quote=True)
+        link += f'{" · " if link else ""}<a href="{record_href}">run.json</a>'
         detail = "; ".join(
             [
                 *([record["error"]] if record.get("error") else []),

@@ -192,6 +192,7 @@ def test_first_run_as_in_the_readme(sequence: Sequence) -> None:
     assert step.linked == {
         f"runs/{run}/readiness_report.html": True,
         f"runs/{run}/progress/migration_progress.html": True,
+        f"runs/{run}/run.json": True,
     }
     assert record["report"] == "readiness_report.html" and not record["notes"]
 
@@ -210,7 +211,7 @@ def test_two_runs_at_once_with_keep_2(sequence: Sequence) -> None:
     assert {href for href in step.linked if href.endswith("readiness_report.html")} == {
         f"runs/{name}/readiness_report.html" for name in step.runs
     }
-    assert len(step.linked) == 4  # and a progress report for each
+    assert len(step.linked) == 6  # and a progress report and the run.json of each
     assert all(step.linked.values())
     leftovers = [p for p in sequence.reports.rglob("*") if p.name.startswith(".") and p.name != ".lock"]
     assert leftovers == []  # no staging folders or temporary files
@@ -231,7 +232,8 @@ def test_a_run_where_every_region_fails_keeps_the_last_good_report(sequence: Seq
     newest_good = max(sequence.concurrent.runs)
     latest = f"runs/{newest_good}/readiness_report.html"
     assert f'Latest good report: <a href="{latest}">' in step.index and step.linked[latest]
-    assert step.linked == sequence.concurrent.linked  # the failed run links nothing and removed nothing
+    # The failed run links only its own run.json (where its error is) and removed nothing.
+    assert step.linked == {**sequence.concurrent.linked, f"runs/{failed[0]}/run.json": True}
     newest_row = rows(step.index)[0]
     assert newest_row.startswith(f"<tr><td>{failed[0].removesuffix('.failed')}</td><td class='failed'>failed</td>")
     assert "disk on fire" in newest_row
