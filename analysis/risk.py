@@ -477,22 +477,34 @@ def _distinct_contexts(snaps: list[Snapshot]) -> list[Snapshot]:
 
 
 def _concat(frames: list[pd.DataFrame], empty: pd.DataFrame) -> pd.DataFrame:
+    """Stack frames of several snapshots, keeping the schema's dtypes.
+
+    Categoricals with different categories are stacked as plain values and made categorical again, and a driver
+    column missing from one snapshot is <NA> there, so every column has one dtype before pandas sees it (pandas
+    2.2 warns, and 3.x decides differently, when it has to reconcile dtypes of all-NA parts).
+    """
     frames = [f for f in frames if len(f)]
     if not frames:
         return empty
     if len(frames) == 1:
         return frames[0]
-    out = pd.concat(frames, ignore_index=True)
-    # concat turns categoricals with different categories into objects; make them categorical again.
-    for column in frames[0].columns:
-        if isinstance(frames[0][column].dtype, pd.CategoricalDtype) and not isinstance(
-            out[column].dtype, pd.CategoricalDtype
-        ):
-            values = out[column].astype(object).where(out[column].notna(), None)
-            cats = sorted({v for v in values if v is not None})
-            out[column] = _category(values, cats)
-        if column.startswith("driver_") and str(out[column].dtype) != "boolean":
-            out[column] = out[column].astype("boolean")
+    columns = list(dict.fromkeys(c for f in frames for c in f.columns))
+    categorical = {c for f in frames for c in f.columns if isinstance(f[c].dtype, pd.CategoricalDtype)}
+    parts = []
+    for frame in frames:
+        part = {}
+        for column in columns:
+            if column not in frame.columns:
+                part[column] = pd.array([pd.NA] * len(frame), dtype="boolean")  # a driver this snapshot lacks
+            elif column in categorical:
+                part[column] = frame[column].to_numpy(dtype=object, na_value=None)
+            else:
+                part[column] = frame[column].array
+        parts.append(pd.DataFrame(part, index=frame.index))
+    out = pd.concat(parts, ignore_index=True)
+    for column in categorical:
+        values = [None if pd.isna(v) else v for v in out[column].to_numpy(dtype=object)]
+        out[column] = _category(values, sorted({v for v in values if v is not None}))
     return out
 
 
