@@ -612,7 +612,7 @@ def _offline_renderer_class() -> type:
         plotly's own ``notebook`` renderer comes close, but it adds MathJax from cdnjs to every figure, and
         plotly activates a renderer again each time a figure is shown through ``_repr_mimebundle_``, which
         would embed plotly.js (4.8 MB) once per figure. This one embeds nothing (the page gets plotly.js once,
-        at export) and requests no MathJax.
+        at export), requests no MathJax, and also emits plotly's own mimetype for live Jupyter sessions.
         """
 
         def __init__(self) -> None:
@@ -621,7 +621,9 @@ def _offline_renderer_class() -> type:
         def activate(self) -> None:
             """Nothing to load: plotly.js is added to the HTML page by :func:`export_html`."""
 
-        def to_mimebundle(self, fig_dict: dict[str, Any]) -> dict[str, str]:
+        def to_mimebundle(self, fig_dict: dict[str, Any]) -> dict[str, Any]:
+            import json
+
             import plotly.io as pio
 
             page = pio.to_html(
@@ -634,7 +636,10 @@ def _offline_renderer_class() -> type:
                 default_height=420,
                 validate=False,
             )
-            return {"text/html": page}
+            # Both forms, as plotly's own default does: nbconvert keeps the HTML (plotly.js comes with the page),
+            # JupyterLab draws the plotly mimetype, so an SRE exploring in Jupyter sees live charts too.
+            figure = json.loads(pio.to_json(fig_dict, validate=False))
+            return {"text/html": page, "application/vnd.plotly.v1+json": {**figure, "config": self.config}}
 
     return OfflineHtmlRenderer
 
