@@ -421,12 +421,65 @@ def _execute(source: Path, executed: Path, cwd: Path, parameters: dict[str, Any]
         cwd=str(cwd),
         progress_bar=False,
         log_output=False,
-        # Saved after every cell, so a timeout or a dead kernel still leaves the notebook to debug; it stays
-        # small because plotly.js is added to the HTML at export, not to the notebook.
         request_save_on_cell_execute=True,
         execution_timeout=timeout,
         kernel_manager_class=_kernel_manager_class(),
+        engine_name=_engine_name(),
     )
+
+
+@functools.cache
+def _engine_name() -> str:
+    """A papermill engine that writes the executed notebook once, when execution ends (failures included).
+
+    papermill's own engine saves (and nbformat re-validates) the whole notebook at the start and end of every
+    cell: about twice the cell count of full writes, a large share of a report's render time. Writing only in
+    ``notebook_complete``, which papermill runs in a ``finally``, still keeps the notebook of a failed cell, a
+    timeout or a dead kernel for debugging.
+    """
+    from papermill.engines import NBClientEngine, NotebookExecutionManager, papermill_engines
+
+    class FinalSaveManager(NotebookExecutionManager):  # type: ignore[misc]
+        final = False
+
+        def save(self, **kwargs: Any) -> None:
+            if self.final:
+                super().save(**kwargs)
+
+        def notebook_complete(self, **kwargs: Any) -> None:
+            self.final = True
+            super().notebook_complete(**kwargs)
+
+    class FinalSaveEngine(NBClientEngine):  # type: ignore[misc]
+        @classmethod
+        def execute_notebook(
+            cls,
+            nb: Any,
+            kernel_name: str,
+            output_path: str | None = None,
+            progress_bar: bool = True,
+            log_output: bool = False,
+            autosave_cell_every: int = 30,
+            **kwargs: Any,
+        ) -> Any:
+            manager = FinalSaveManager(
+                nb,
+                output_path=output_path,
+                progress_bar=progress_bar,
+                log_output=log_output,
+                autosave_cell_every=autosave_cell_every,
+            )
+            manager.notebook_start()
+            try:
+                cls.execute_managed_notebook(manager, kernel_name, log_output=log_output, **kwargs)
+            finally:
+                manager.cleanup_pbar()
+                manager.notebook_complete()
+            return manager.nb
+
+    name = "wi-readiness-final-save"
+    papermill_engines.register(name, FinalSaveEngine)
+    return name
 
 
 def _format_literal(path: Path) -> str:
