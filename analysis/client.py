@@ -32,6 +32,8 @@ Examples:
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import dataclasses
 import logging
 import os
@@ -46,7 +48,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote, quote_plus, unquote, urlsplit
 
 import httpx
 import orjson
@@ -609,6 +611,7 @@ class NomadClient:
             ),
             transport=transport,
             follow_redirects=False,
+            event_hooks={"response": [_hide_location]},
             # Like Go's http.ProxyFromEnvironment: HTTPS_PROXY/HTTP_PROXY/NO_PROXY apply to TCP addresses.
             trust_env=True,
         )
@@ -701,6 +704,15 @@ class NomadClient:
         self._sleep(delay)
 
 
+def _hide_location(response: httpx.Response) -> None:
+    # httpx parses a redirect's Location even when it does not follow it, and an invalid one raises an error
+    # whose text holds the URL (maybe with credentials). Keep it aside for the message instead.
+    location = response.headers.get("Location")
+    if location is not None:
+        response.extensions["nomad_location"] = location
+        del response.headers["Location"]
+
+
 def _causes(exc: BaseException) -> Iterator[BaseException]:
     seen: set[int] = set()
     current: BaseException | None = exc
@@ -767,6 +779,13 @@ def _transport_error(exc: httpx.TransportError, settings: NomadSettings) -> Noma
     if _find(exc, ConnectionRefusedError) is not None:
         return NomadConnectionError(
             f"{address}: connection refused; is the Nomad agent running and listening on this address and port?",
+            address=address,
+        )
+    if isinstance(exc, httpx.RemoteProtocolError) and "location header" in str(exc).lower():
+        # httpx parses a redirect's Location even when it does not follow it; the text may hold credentials.
+        return NomadConnectionError(
+            f"{address}: the agent answered a redirect to an invalid URL (not shown: it may hold credentials); "
+            "redirects are not followed: use the agent's final address directly",
             address=address,
         )
     if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError) and address.startswith("http://"):
@@ -838,14 +857,112 @@ def _with_scheme(address: str, scheme: str) -> str:
     return scheme + address[address.index("://") :]
 
 
+#: How much of an error body is read for the message; a secret cut at this point is still redacted.
+_BODY_SCAN = 64 * 1024
+#: The longest body shown in a message or stored as ``NomadHTTPError.body``.
+_BODY_SHOWN = 500
+#: A secret's prefix this long or longer at the end of a cut text is redacted too.
+_MIN_PREFIX = 8
+_REDACTED = "<redacted>"
+#: Shorter secrets are not searched for in free text.
+_MIN_SECRET = 4
+#: Header-looking ``Name: value`` (or ``name=value``) text for headers that carry credentials: a proxy's error
+#: page may echo the request's headers. The rest of the line is dropped.
+_SECRET_HEADER = re.compile(
+    r"(?i)\b(proxy-authorization|authorization|x-nomad-token|set-cookie|cookie)([\"']?\s*[:=]\s*)[^\r\n]*"
+)
+#: ``Basic <base64>`` / ``Bearer <token>`` credentials wherever they appear.
+_SECRET_SCHEME = re.compile(r"\b(Basic|[Bb]earer|BEARER)(\s+)[A-Za-z0-9+/=._~-]{6,}")
+
+
+def _secrets(settings: NomadSettings) -> list[str]:
+    """Every form in which this run's secrets could come back: the token, the password, and the basic-auth
+    header's base64 of ``user:password`` (standard and URL-safe alphabets, with or without padding); each
+    also percent-encoded. Longest first, so a longer secret is replaced before a shorter one inside it."""
+    forms: set[str] = set()
+    if settings.token:
+        forms.add(settings.token)
+    if settings.http_auth:
+        user, password = settings.http_auth
+        if password:
+            forms.add(password)
+        raw = f"{user}:{password}".encode()
+        for encoded in (base64.b64encode(raw).decode(), base64.urlsafe_b64encode(raw).decode()):
+            forms.update((encoded, encoded.rstrip("=")))
+        if password:
+            forms.add(f"{user}:{password}")
+    for form in list(forms):
+        forms.update((quote(form, safe=""), quote_plus(form)))
+        if any(ch.isspace() for ch in form):
+            forms.add(" ".join(form.split()))  # as it reads after whitespace is collapsed
+    # A secret of a few characters cannot be told apart from ordinary text (a token "t" is in every word).
+    return sorted((f for f in forms if len(f) >= _MIN_SECRET), key=len, reverse=True)
+
+
+def _replace_secrets(text: str, secrets: list[str]) -> str:
+    for secret in secrets:
+        if secret in text:
+            text = text.replace(secret, _REDACTED)
+    return text
+
+
+def _scrub(text: str, secrets: list[str]) -> str:
+    """Our own one-line text (a message, a note) without secrets or ``Basic``/``Bearer`` credentials."""
+    return _SECRET_SCHEME.sub(lambda m: f"{m[1]}{m[2]}{_REDACTED}", _replace_secrets(text, secrets))
+
+
+def _redact_cut(text: str, secrets: list[str]) -> str:
+    """Redact a prefix (of ``_MIN_PREFIX`` characters or more) of a secret that ends ``text``, cut mid-secret."""
+    for secret in secrets:
+        for length in range(len(secret) - 1, _MIN_PREFIX - 1, -1):
+            if text.endswith(secret[:length]):
+                return text[:-length] + _REDACTED
+    return text
+
+
+def _redact(text: str, secrets: list[str]) -> str:
+    """``text`` from the agent (or a proxy) without credentials: header-looking lines for credential headers,
+    ``Basic``/``Bearer`` values, and every form of this run's secrets are replaced with ``<redacted>``.
+
+    Run it on the raw text, before whitespace is collapsed or the text is cut.
+    """
+    text = _replace_secrets(text, secrets)
+    text = _SECRET_HEADER.sub(lambda m: f"{m[1]}{m[2]}{_REDACTED}", text)
+    return _SECRET_SCHEME.sub(lambda m: f"{m[1]}{m[2]}{_REDACTED}", text)
+
+
+def _clean_text(raw: str, secrets: list[str], *, limit: int, cut: bool = False) -> str:
+    """Redact first, then collapse whitespace, then cut to ``limit`` characters (redacting a cut secret)."""
+    text = _redact(raw, secrets)
+    if cut:
+        text = _redact_cut(text.rstrip("\ufffd"), secrets)
+    text = _replace_secrets(" ".join(text.split()), secrets)
+    if len(text) > limit:
+        text = _redact_cut(text[: limit - 3], secrets) + "..."
+    return text
+
+
 def _short_body(response: httpx.Response, settings: NomadSettings) -> str:
-    text = response.content[:2000].decode("utf-8", errors="replace").strip()
-    text = " ".join(text.split())
-    # A proxy's error page could echo request headers; never repeat a secret.
-    for secret in (settings.token, settings.http_auth[1] if settings.http_auth else None):
-        if secret:
-            text = text.replace(secret, "<redacted>")
-    return text if len(text) <= 500 else text[:497] + "..."
+    content = response.content
+    raw = content[:_BODY_SCAN].decode("utf-8", errors="replace")
+    return _clean_text(raw, _secrets(settings), limit=_BODY_SHOWN, cut=len(content) > _BODY_SCAN)
+
+
+def _show_location(location: str, settings: NomadSettings) -> str:
+    """A redirect's target as ``scheme://host[:port]/path``: never its userinfo, query or fragment."""
+    if not location.strip():
+        return "(no Location)"
+    try:
+        parts = urlsplit(location.strip())
+        host = parts.hostname or ""
+        port = parts.port
+    except ValueError:
+        return "(an unparsable Location)"
+    if ":" in host:
+        host = f"[{host}]"
+    origin = f"{parts.scheme}://{host}{f':{port}' if port is not None else ''}" if parts.scheme and host else ""
+    shown = origin + parts.path
+    return _clean_text(shown, _secrets(settings), limit=200) or "(an unparsable Location)"
 
 
 def _http_error(
@@ -921,11 +1038,9 @@ def _http_error(
             body=body,
         )
     if 300 <= status < 400:
-        location = response.headers.get("Location", "")
-        if "@" in location:
-            location = "<a URL with credentials>"
+        location = _show_location(response.extensions.get("nomad_location") or "", settings)
         return NomadHTTPError(
-            f"{address}: {path} answered {status} redirecting to {location or '(no Location)'}; redirects are not "
+            f"{address}: {path} answered {status} redirecting to {location}; redirects are not "
             "followed (the token would go along): use the final address directly",
             address=address,
             status=status,
@@ -1006,6 +1121,19 @@ def _decode_json(response: httpx.Response, settings: NomadSettings, path: str) -
         ) from None
 
 
+@contextlib.contextmanager
+def _scrubbed(settings: NomadSettings) -> Iterator[None]:
+    """A last line of defence: a NomadError leaving this block carries no secret in its text or body."""
+    try:
+        yield
+    except NomadError as exc:
+        secrets = _secrets(settings)
+        exc.args = tuple(_scrub(a, secrets) if isinstance(a, str) else a for a in exc.args)
+        if isinstance(exc, NomadHTTPError):
+            exc.body = _scrub(exc.body, secrets)
+        raise
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Public calls
 # ---------------------------------------------------------------------------------------------------------------
@@ -1025,7 +1153,7 @@ def list_regions(settings: NomadSettings | None = None, *, sleep: Sleep = time.s
         NomadError: the agent could not be reached or did not answer with a list of names.
     """
     settings = settings if settings is not None else NomadSettings.resolve()
-    with NomadClient(settings, sleep=sleep) as client:
+    with _scrubbed(settings), NomadClient(settings, sleep=sleep) as client:
         return _regions(client)
 
 
@@ -1088,7 +1216,7 @@ def fetch_snapshot(
     if stale:
         params["stale"] = ""  # as Nomad's api package sends it
     notes: list[str] = []
-    with NomadClient(settings, sleep=sleep) as client:
+    with _scrubbed(settings), NomadClient(settings, sleep=sleep) as client:
         response = client.get(config.ENDPOINT, params)
         captured_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         if response.status_code != 200:
@@ -1101,6 +1229,10 @@ def fetch_snapshot(
                 "a Nomad agent?",
                 address=settings.address,
             )
+        headers = _nomad_headers(response, settings)
+        for field in ("Index", "LastContact"):
+            if body.get(field) is not None:
+                _check_uint(body[field], field, settings.address, "body field")
         agent_region, nomad_version = _agent_self(client, notes)
         enrichment: dict[str, Any] | None = None
         if enrich:
@@ -1108,6 +1240,8 @@ def fetch_snapshot(
                 "nodes": _collect_nodes(client, params, notes),
                 "allocations": _collect_allocations(client, body, params, notes, max_allocations, workers),
             }
+    secrets = _secrets(settings)
+    notes = [_scrub(note, secrets) for note in notes]
     if notes or enrichment is not None:
         enrichment = {"nodes": None, "allocations": None, **(enrichment or {}), "notes": notes}
 
@@ -1120,7 +1254,7 @@ def fetch_snapshot(
         "address": settings.address,
         "nomad_version": nomad_version,
         "body_shape": "http-body",
-        "headers": _nomad_headers(response),
+        "headers": headers,
         "response": body,
         "enrichment": enrichment,
     }
@@ -1248,14 +1382,48 @@ def _agent_self(client: NomadClient, notes: list[str]) -> tuple[str | None, str 
     return (region if isinstance(region, str) and region else None), version
 
 
-def _nomad_headers(response: httpx.Response) -> dict[str, str]:
+def _nomad_headers(response: httpx.Response, settings: NomadSettings) -> dict[str, str]:
+    """The query-meta headers worth keeping in the envelope: an allowlist, never anything holding a secret.
+
+    A proxy may echo request headers back (``X-Nomad-Token``), so no other ``X-Nomad-*`` header is stored.
+
+    Raises:
+        NomadResponseError: ``X-Nomad-Index`` or ``X-Nomad-LastContact`` is not a whole number between 0 and
+            2**64-1 (the snapshot could not be read back).
+    """
+    secrets = _secrets(settings)
     headers: dict[str, str] = {}
     for raw_name, raw_value in response.headers.raw:
-        name = raw_name.decode("latin-1")
-        lower = name.lower()
-        if lower.startswith("x-nomad-"):
-            headers[_META_HEADERS.get(lower, name)] = raw_value.decode("latin-1")
+        name = _KEPT_HEADERS.get(raw_name.decode("latin-1").lower())
+        if name is None:
+            continue
+        value = raw_value.decode("latin-1").strip()
+        if _redact(value, secrets) != value:
+            continue
+        if name != "X-Nomad-KnownLeader":
+            _check_uint(value, name, settings.address, "header")
+        headers[name] = value
     return headers
+
+
+#: The ``X-Nomad-*`` headers stored in the envelope, by lower-case name.
+_KEPT_HEADERS = {k: v for k, v in _META_HEADERS.items() if k != "x-nomad-nexttoken"}
+_UINT64_MAX = 2**64 - 1
+
+
+def _check_uint(value: Any, name: str, address: str, where: str) -> None:
+    """Fail unless ``value`` (a header's text or a body field) is a whole number between 0 and 2**64-1."""
+    if where == "header" and isinstance(value, str):
+        ok = value.isascii() and value.isdigit() and len(value) <= 20 and int(value) <= _UINT64_MAX
+    else:
+        ok = isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= _UINT64_MAX
+    if not ok:
+        shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+        raise NomadResponseError(
+            f"{address}: the {where} {name} of {config.ENDPOINT} is {shown}, not a whole number between 0 and "
+            "2**64-1; the agent (or a proxy in front of it) answered nonsense: query the agent directly",
+            address=address,
+        )
 
 
 def _collect_nodes(client: NomadClient, params: Mapping[str, str], notes: list[str]) -> list[Any] | None:

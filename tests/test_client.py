@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import logging
 import os
+import re
 import shutil
 import socket
 import ssl
@@ -888,3 +890,158 @@ def test_planted_secrets_never_leak(
     finally:
         for agent in stack:
             agent.stop()
+
+
+# -- secrets that come back from the agent or a proxy -------------------------------------------------------------
+
+#: A password whose basic-auth base64 differs between the standard and the URL-safe alphabet.
+ODD_PASSWORD = "pl4nted>>>p4ss???w0rd"
+
+
+PASSWORD_IN_URL = "pl4nted%3Ep4ss%3Fw0rd"
+
+
+def _leaked(text: str, *secrets: str) -> list[str]:
+    """Every 8-character piece of a secret that shows in ``text`` (a partial secret is a leak too)."""
+    return [s[i : i + 8] for s in secrets for i in range(len(s) - 7) if s[i : i + 8] in text]
+
+
+def _secret_settings(agent: NomadStandIn, password: str = ODD_PASSWORD) -> NomadSettings:
+    return NomadSettings.resolve(agent.address, token=PLANTED, http_auth=("ops", password), retries=0, env={})
+
+
+def _basic(password: str) -> tuple[str, str]:
+    raw = f"ops:{password}".encode()
+    return base64.b64encode(raw).decode(), base64.urlsafe_b64encode(raw).decode()
+
+
+@pytest.mark.parametrize("status", [301, 302, 307, 308])
+def test_a_redirect_shows_only_scheme_host_port_and_path(agent: NomadStandIn, sleeps: Sleeps, status: int) -> None:
+    location = f"https://ops:{PASSWORD_IN_URL}@Evil.example:8443/v1/{PLANTED}/x?token={PLANTED}&a=b#frag"
+    agent.queue(ENDPOINT, Answer(status, "", {"Location": location}))
+    with pytest.raises(NomadHTTPError) as caught:
+        fetch_snapshot(settings=_secret_settings(agent), sleep=sleeps)
+    message = str(caught.value)
+    assert "redirecting to https://evil.example:8443/v1/<redacted>/x;" in message
+    assert not _leaked(message, PLANTED, PASSWORD_IN_URL)
+    assert "token=" not in message and "ops" not in message and "frag" not in message
+
+
+@pytest.mark.parametrize(
+    ("location", "shown"),
+    [("", "(no Location)"), ("http://[::1/x", "(an unparsable Location)"), ("/ui/?t=1", "/ui/")],
+)
+def test_odd_redirect_locations(agent: NomadStandIn, sleeps: Sleeps, location: str, shown: str) -> None:
+    agent.queue(ENDPOINT, Answer(302, "", {"Location": location} if location else {}))
+    with pytest.raises(NomadHTTPError, match=f"redirecting to {re.escape(shown)};"):
+        fetch_snapshot(settings=_secret_settings(agent), sleep=sleeps)
+
+
+def _echo_body(password: str = ODD_PASSWORD) -> str:
+    standard, urlsafe = _basic(password)
+    return (
+        "Internal error. Your request:\n"
+        f"Authorization: Basic {standard}\n"
+        f"X-Nomad-Token: {PLANTED}\n"
+        "Cookie: session=0123456789abcdef\n"
+        f'{{"proxy-authorization": "Bearer {PLANTED}"}}\n'
+        f"seen: {urlsafe} and {standard.rstrip('=')} and bearer {PLANTED} and {password}\n"
+        "User-Agent: nomad-wi-readiness\n"
+    )
+
+
+@pytest.mark.parametrize("status", [401, 403, 418, 500, 502])
+def test_echoed_credentials_are_redacted_in_messages(agent: NomadStandIn, sleeps: Sleeps, status: int) -> None:
+    agent.queue(ENDPOINT, Answer(status, _echo_body()))
+    with pytest.raises(NomadHTTPError) as caught:
+        fetch_snapshot(settings=_secret_settings(agent), sleep=sleeps)
+    for text in (str(caught.value), caught.value.body, repr(caught.value)):
+        assert not _leaked(text, PLANTED, ODD_PASSWORD, *_basic(ODD_PASSWORD)), text
+        assert "0123456789abcdef" not in text
+    assert "\n" not in str(caught.value)
+    if status != 403:
+        assert "User-Agent: nomad-wi-readiness" in caught.value.body  # the rest of the body is kept
+
+
+def test_echoed_credentials_are_redacted_in_stored_notes(agent: NomadStandIn, sleeps: Sleeps) -> None:
+    agent.queue("/v1/agent/self", Answer(500, _echo_body()))
+    agent.queue("/v1/nodes", Answer(500, _echo_body()))
+    snap = fetch_snapshot(settings=_secret_settings(agent), sleep=sleeps, enrich=True)
+    saved = snap.envelope_bytes().decode()
+    failed = [n for n in _notes(snap) if "failed" in n]
+    assert len(failed) == 2 and all("<redacted>" in n for n in failed)
+    assert not _leaked(saved, PLANTED, ODD_PASSWORD, *_basic(ODD_PASSWORD))
+
+
+def test_a_secret_cut_by_the_body_limit_is_redacted(agent: NomadStandIn, sleeps: Sleeps) -> None:
+    # The first read of the body ends inside the token; the message's 500-character cut ends inside another.
+    scan = 64 * 1024
+    agent.queue(ENDPOINT, Answer(500, "\n" * (scan - 20) + "token=" + PLANTED))
+    agent.queue(ENDPOINT, Answer(500, "x" * 490 + " " + PLANTED))
+    for _ in range(2):
+        with pytest.raises(NomadHTTPError) as caught:
+            fetch_snapshot(settings=_secret_settings(agent), sleep=sleeps)
+        assert not _leaked(str(caught.value), PLANTED), str(caught.value)
+        assert "<redac" in str(caught.value)
+
+
+def test_a_password_with_runs_of_whitespace_is_redacted(agent: NomadStandIn, sleeps: Sleeps) -> None:
+    password = "correct  horse\tbattery"
+    agent.queue(ENDPOINT, Answer(502, f"upstream refused credentials: ops:{password}; also {password}"))
+    with pytest.raises(NomadHTTPError) as caught:
+        fetch_snapshot(settings=_secret_settings(agent, password), sleep=sleeps)
+    assert "horse" not in str(caught.value) and "horse" not in caught.value.body
+    assert "upstream refused credentials: <redacted>; also <redacted>" in str(caught.value)
+
+
+def test_only_allowlisted_nomad_headers_are_stored(agent: NomadStandIn, sleeps: Sleeps) -> None:
+    headers = {
+        "X-Nomad-Index": "20",
+        "X-Nomad-Knownleader": "true",
+        "X-Nomad-Lastcontact": f"0{PLANTED}",
+        "X-Nomad-Token": PLANTED,
+        "X-Nomad-Echo-Authorization": f"Basic {_basic(ODD_PASSWORD)[0]}",
+        "X-Nomad-Other": "kept nowhere",
+    }
+    agent.queue(ENDPOINT, Answer(200, agent.body, headers))
+    snap = fetch_snapshot(settings=_secret_settings(agent), sleep=sleeps)
+    envelope = orjson.loads(snap.envelope_bytes())
+    assert envelope["headers"] == {"X-Nomad-Index": "20", "X-Nomad-KnownLeader": "true"}
+    assert not _leaked(snap.envelope_bytes().decode(), PLANTED, *_basic(ODD_PASSWORD))
+
+
+@pytest.mark.parametrize(
+    ("where", "value", "field"),
+    [
+        ("header", "9" * 30, "X-Nomad-Index"),
+        ("header", "18446744073709551616", "X-Nomad-Index"),
+        ("header", "-5", "X-Nomad-Index"),
+        ("header", "abc", "X-Nomad-Index"),
+        ("header", "-1", "X-Nomad-LastContact"),
+        ("body", 18446744073709551616, "Index"),
+        ("body", -1, "Index"),
+        ("body", 1.5, "Index"),
+        ("body", "7", "Index"),
+    ],
+)
+def test_an_index_out_of_range_fails_clearly(
+    agent: NomadStandIn, sleeps: Sleeps, tmp_path: Path, where: str, value: Any, field: str
+) -> None:
+    body = dict(agent.body)
+    headers = {}
+    if where == "header":
+        headers[field] = value
+    else:
+        body[field] = value
+    agent.queue(ENDPOINT, Answer(200, body, headers))
+    with pytest.raises(NomadResponseError, match=rf"the {where} (field )?{field} of .* not a whole number") as caught:
+        fetch_snapshot(agent.address, sleep=sleeps)
+    assert "\n" not in str(caught.value)
+
+
+def test_the_largest_index_is_kept_and_read_back(agent: NomadStandIn, sleeps: Sleeps, tmp_path: Path) -> None:
+    body = {**agent.body, "Index": 2**64 - 1}
+    agent.queue(ENDPOINT, Answer(200, body, {"X-Nomad-Index": str(2**64 - 1)}))
+    snap = fetch_snapshot(agent.address, sleep=sleeps)
+    path = snap.save(tmp_path / "max.json")
+    assert load_snapshot(path).info.index == 2**64 - 1
