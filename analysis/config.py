@@ -36,3 +36,9 @@ BACKOFF_SECONDS = 0.5
 
 #: The version cut-off Nomad uses: clients older than this cannot run workload-identity Vault jobs.
 MIN_WI_VERSION = "1.7.0-a"
+
+#: The largest snapshot read, compressed or not (the large benchmark snapshot is about 140 MB): a guard against
+#: devices, gzip bombs and stray files, not a limit real clusters reach.
+MAX_SNAPSHOT_BYTES = 4 * 1024**3
+#: More distinct task driver names than this is not a Nomad cluster (real ones have a handful).
+MAX_DRIVERS = 1024

@@ -92,6 +92,7 @@ PLOTLY_RENDERER = "wi_offline"
 #: Node IDs are hashed under one kind in every table so that ``nodes.id``, ``tokens.node_id`` and
 #: ``node_drivers.node_id`` still join after redaction.
 REDACTED_COLUMNS: dict[str, dict[str, str]] = {
+    "jobs": {},  # job IDs, names and namespaces are what operators act on: never redacted
     "nodes": {"id": "nodeid", "name": "node", "address": "addr"},
     "node_drivers": {"node_id": "nodeid"},
     "tokens": {"accessor": "accessor", "alloc_id": "alloc", "node_id": "nodeid"},
@@ -965,7 +966,7 @@ def redact_snapshot(snapshot: Any) -> Any:
         node_drivers=red("node_drivers", snapshot.node_drivers),
         tokens=red("tokens", snapshot.tokens),
         info=info,
-        body=b"{}",  # a redacted snapshot is for showing, never for saving
+        body=None,  # a redacted snapshot is for showing, never for saving: save() refuses
         all_nodes=red("all_nodes", snapshot.all_nodes),
         allocations=red("allocations", snapshot.allocations),
     )

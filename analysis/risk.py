@@ -445,6 +445,21 @@ def _distinct_contexts(snaps: list[Snapshot]) -> list[Snapshot]:
     """
     from analysis.errors import SnapshotMismatchError
 
+    bodies: dict[tuple[Any, Any, bytes], Snapshot] = {}
+    for snap in snaps:
+        body = snap._body
+        if body is None:
+            continue
+        first = bodies.setdefault((snap.cluster, snap.region, body), snap)
+        if first is not snap:  # the same capture under two names: counting it twice would double everything
+            raise SnapshotMismatchError(
+                f"{snap.info.source}: is the same capture as {first.info.source}; give one snapshot per region or "
+                "cluster (compare captures over time with `diff` or `trend`)",
+                old=first.info.source,
+                new=snap.info.source,
+                old_context=(first.cluster, first.region),
+                new_context=(snap.cluster, snap.region),
+            )
     seen: dict[tuple[Any, Any], int] = {}
     for snap in snaps:
         key = (snap.cluster, snap.region)

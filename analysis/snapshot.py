@@ -142,7 +142,7 @@ class Snapshot:
         node_drivers: pd.DataFrame,
         tokens: pd.DataFrame,
         info: SnapshotInfo,
-        body: bytes,
+        body: bytes | None,
         all_nodes: pd.DataFrame | None = None,
         allocations: pd.DataFrame | None = None,
         enrichment: Mapping[str, Any] | None = None,
@@ -229,7 +229,13 @@ class Snapshot:
 
     # -- writing -----------------------------------------------------------------------------------------------
     def envelope_bytes(self) -> bytes:
-        """The snapshot as the project's envelope, compact JSON."""
+        """The snapshot as the project's envelope, compact JSON.
+
+        Raises:
+            ValueError: the snapshot has no raw body to save (a redacted copy is for display only).
+        """
+        if self._body is None:
+            raise ValueError("this snapshot has no raw body to save (a redacted copy is for display only)")
         info = self.info
         captured = info.captured_at
         document = {
@@ -349,10 +355,18 @@ def check_snapshot(source: str | os.PathLike[str] | bytes) -> None:
         document = _decode_document(data, label)
         if document.format is not None or document.response is not msgspec.UNSET:
             _check_envelope(document, label)
+            raw = bytes(cast(msgspec.Raw, document.response))
             try:
-                wire.BODY_DECODER.decode(bytes(cast(msgspec.Raw, document.response)))
+                body = wire.BODY_DECODER.decode(raw)
             except msgspec.ValidationError as exc:
                 raise _shape_error(exc, label, prefix="response.") from None
+            if all(getattr(body, key) is msgspec.UNSET for key in _LISTS):
+                raise SnapshotShapeError(
+                    f"{label}: the envelope's 'response' {_looks_like(_loose(raw, label))}; expected the body of "
+                    f"{config.ENDPOINT}",
+                    path=label,
+                    field="response",
+                )
         elif all(getattr(document, key) is msgspec.UNSET for key in _LISTS):
             raise SnapshotShapeError(
                 f"{label}: {_looks_like(_loose(data, label))}; expected the body of {config.ENDPOINT} "
@@ -408,7 +422,13 @@ def _read_source(source: Any) -> tuple[str, bytes | Mapping[str, Any]]:
     if isinstance(source, bytes | bytearray | memoryview):
         return "<bytes>", bytes(source)
     if isinstance(source, str) and source == "-":
-        return "<stdin>", sys.stdin.buffer.read()
+        data = sys.stdin.buffer.read(config.MAX_SNAPSHOT_BYTES + 1)
+        if len(data) > config.MAX_SNAPSHOT_BYTES:
+            raise SnapshotDecodeError(
+                f"<stdin>: more than {config.MAX_SNAPSHOT_BYTES / 1024**3:.0f} GiB; not a snapshot of this endpoint",
+                path="<stdin>",
+            )
+        return "<stdin>", data
     if isinstance(source, str | os.PathLike):
         path = Path(source)
         label = str(path)
@@ -420,6 +440,18 @@ def _read_source(source: Any) -> tuple[str, bytes | Mapping[str, Any]]:
         if path.is_dir():
             raise SnapshotNotFoundError(
                 f"{label}: is a directory, not a snapshot file; name one file inside it", path=label
+            )
+        if not path.is_file():
+            raise SnapshotNotFoundError(
+                f"{label}: is not a regular file (a device, a pipe or a socket); save the snapshot to a file, or "
+                "pipe it to '-'",
+                path=label,
+            )
+        if path.stat().st_size > config.MAX_SNAPSHOT_BYTES:
+            raise SnapshotDecodeError(
+                f"{label}: is larger than {config.MAX_SNAPSHOT_BYTES / 1024**3:.0f} GiB; not a snapshot of this "
+                "endpoint",
+                path=label,
             )
         try:
             return label, path.read_bytes()
@@ -433,7 +465,7 @@ def _read_source(source: Any) -> tuple[str, bytes | Mapping[str, Any]]:
 def _gunzip(data: bytes, label: str) -> bytes:
     if data[:2] == _GZIP_MAGIC:
         try:
-            data = gzip.decompress(data)
+            data = _inflate(data, label)
         except (OSError, EOFError, zlib.error) as exc:
             raise SnapshotDecodeError(
                 f"{label}: the gzip stream is broken ({exc}); the file was cut short or is not gzip — "
@@ -447,9 +479,36 @@ def _gunzip(data: bytes, label: str) -> bytes:
     return data
 
 
+def _inflate(data: bytes, label: str) -> bytes:
+    """Decompress gzip (several members too), refusing to inflate past MAX_SNAPSHOT_BYTES (gzip bombs)."""
+    out = bytearray()
+    while data:
+        inflater = zlib.decompressobj(wbits=31)
+        while True:
+            room = config.MAX_SNAPSHOT_BYTES + 1 - len(out)
+            out += inflater.decompress(data, room)
+            if len(out) > config.MAX_SNAPSHOT_BYTES:
+                raise SnapshotDecodeError(
+                    f"{label}: inflates to more than {config.MAX_SNAPSHOT_BYTES / 1024**3:.0f} GiB; not a snapshot "
+                    "of this endpoint",
+                    path=label,
+                )
+            data = inflater.unconsumed_tail
+            if not data or inflater.eof:
+                break
+        if not inflater.eof:
+            raise EOFError("compressed file ended before the end-of-stream marker was reached")
+        data = inflater.unused_data.lstrip(b"\0")  # a next member, if any (gzip pads with NULs)
+    return bytes(out)
+
+
 def _decode_document(data: bytes, label: str) -> wire.Document:
     try:
         return wire.DOCUMENT_DECODER.decode(data)
+    except RecursionError:
+        raise SnapshotDecodeError(
+            f"{label}: nests JSON too deeply to be a snapshot of {config.ENDPOINT}", path=label
+        ) from None
     except msgspec.ValidationError as exc:
         path = _validation_path(exc)
         if path == "$":
@@ -541,6 +600,13 @@ def _from_document(
                     field="response",
                 ) from None
             raise _shape_error(exc, label, prefix="response.") from None
+        if all(getattr(body, key) is msgspec.UNSET for key in _LISTS):
+            raise SnapshotShapeError(
+                f"{label}: the envelope's 'response' {_looks_like(_loose(raw_body, label))}; expected the body of "
+                f"{config.ENDPOINT} (keys JobsWithoutVaultIdentity, OutdatedNodes, VaultTokens)",
+                path=label,
+                field="response",
+            )
         shape = "envelope"
         body_shape = document.body_shape
         if body_shape not in ("http-body", "cli-json"):
@@ -558,7 +624,7 @@ def _from_document(
 
     enrichment: Any = None
     if is_envelope and document.enrichment is not msgspec.UNSET:
-        enrichment = orjson.loads(bytes(document.enrichment))
+        enrichment = _loose(bytes(document.enrichment), label)
         if enrichment is not None and not isinstance(enrichment, Mapping):
             raise SnapshotShapeError(
                 f"{label}: field 'enrichment' must be an object or null", path=label, field="enrichment"
@@ -598,6 +664,8 @@ def _loose(data: bytes, label: str) -> Any:
         return orjson.loads(data)
     except orjson.JSONDecodeError as exc:
         raise SnapshotDecodeError(_describe_json_error(data, exc.msg, label), path=label) from None
+    except RecursionError:
+        raise SnapshotDecodeError(f"{label}: nests JSON too deeply to be a snapshot", path=label) from None
 
 
 def _present(value: Any) -> list[Any]:
@@ -651,6 +719,10 @@ def _info(
     index = body.Index
     if index is None and "X-Nomad-Index" in headers:
         index = _header_int(headers["X-Nomad-Index"], label, "headers.X-Nomad-Index")
+    if index is not None and not 0 <= index < 2**64:
+        raise SnapshotShapeError(
+            f"{label}: Index {index} is outside the unsigned 64-bit range of a Raft index", path=label, field="Index"
+        )
     known_leader = body.KnownLeader
     if known_leader is None and "X-Nomad-KnownLeader" in headers:
         known_leader = headers["X-Nomad-KnownLeader"] == "true"
@@ -658,6 +730,10 @@ def _info(
     if last_contact is None and "X-Nomad-LastContact" in headers:
         # The header is in milliseconds; the body in nanoseconds.
         last_contact = _header_int(headers["X-Nomad-LastContact"], label, "headers.X-Nomad-LastContact") * 1_000_000
+        if not -(2**63) <= last_contact < 2**63:
+            raise SnapshotShapeError(
+                f"{label}: headers.X-Nomad-LastContact is out of range", path=label, field="X-Nomad-LastContact"
+            )
 
     captured_at = None
     env_cluster = env_region = address = nomad_version = None
@@ -848,31 +924,49 @@ def _times(values: Sequence[Any], where: tuple[str, str]) -> Any:
     try:
         parsed = pd.to_datetime(values, utc=True, format="ISO8601")
     except (ValueError, OverflowError):
-        label, field = where
-        for i, value in enumerate(values):
-            if value is None:
-                continue
-            try:
-                pd.to_datetime(value, utc=True, format="ISO8601")
-            except (ValueError, OverflowError):
-                raise SnapshotShapeError(
-                    f"{label}: {field.replace('[]', f'[{i}]', 1)} is not an RFC 3339 time: {_short(value)}",
-                    path=label,
-                    field=field,
-                ) from None
-        raise
-    # pandas 3 infers microseconds when no value has nanosecond digits; the schema says nanoseconds.
-    return parsed.astype(UTC_NS).array
+        parsed = pd.DatetimeIndex([_one_time(v, i, where) for i, v in enumerate(values)])
+    # pandas 3 infers microseconds when no value has nanosecond digits; the schema says nanoseconds. Times
+    # nanoseconds cannot hold (Go's zero time 0001-01-01, year 9999) mean "unknown": NaT.
+    try:
+        return parsed.astype(UTC_NS).array
+    except pd.errors.OutOfBoundsDatetime:
+        low, high = pd.Timestamp.min.tz_localize("UTC"), pd.Timestamp.max.tz_localize("UTC")
+        return parsed.where((parsed >= low) & (parsed <= high)).astype(UTC_NS).array
+
+
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})")
+
+
+def _one_time(value: Any, i: int, where: tuple[str, str]) -> pd.Timestamp:
+    """One time of a column whose bulk parse failed: out-of-range ones (Go's zero time 0001-01-01, year 9999)
+    cannot be nanosecond timestamps and mean "unknown" here, so NaT; anything else that fails is an error."""
+    if value is None:
+        return pd.NaT
+    label, field = where
+    try:
+        return pd.Timestamp(value).tz_convert("UTC").as_unit("ns")
+    except pd.errors.OutOfBoundsDatetime:
+        return pd.NaT
+    except (ValueError, TypeError, OverflowError):
+        raise SnapshotShapeError(
+            f"{label}: {field.replace('[]', f'[{i}]', 1)} is not an RFC 3339 time: {_short(value)}",
+            path=label,
+            field=field,
+        ) from None
 
 
 def _parse_time_scalar(value: Any, label: str, name: str) -> pd.Timestamp:
-    if not isinstance(value, str):
-        raise SnapshotShapeError(f"{label}: field '{name}' must be an RFC 3339 time string", path=label, field=name)
-    try:
-        stamp = pd.Timestamp(value)
-    except ValueError:
+    if not isinstance(value, str) or not _RFC3339.fullmatch(value):
         raise SnapshotShapeError(
-            f"{label}: field '{name}' is not an RFC 3339 time: {_short(value)}", path=label, field=name
+            f"{label}: field '{name}' must be an RFC 3339 time such as 2026-12-03T06:15:00Z, got {_short(value)}",
+            path=label,
+            field=name,
+        )
+    try:
+        stamp = pd.Timestamp(value).as_unit("ns")
+    except (ValueError, OverflowError):
+        raise SnapshotShapeError(
+            f"{label}: field '{name}' is not a time between 1678 and 2262: {_short(value)}", path=label, field=name
         ) from None
     return stamp.tz_convert("UTC") if stamp.tzinfo else stamp.tz_localize("UTC")
 
@@ -1011,6 +1105,13 @@ def _nodes_frames(
             d_info.extend(drivers.values())
     m = len(d_idx)
     driver_cat = _categories(d_name)
+    if len(driver_cat.categories) > config.MAX_DRIVERS:
+        raise SnapshotShapeError(
+            f"{label}: OutdatedNodes report {len(driver_cat.categories):,} distinct task driver names (more than "
+            f"{config.MAX_DRIVERS:,}); a Nomad cluster has a handful, so this is not a snapshot of one",
+            path=label,
+            field="OutdatedNodes[].Drivers",
+        )
     info = _fields(d_info, ["Detected", "Healthy", "HealthDescription", "UpdateTime", "Attributes"]) if m else {}
     detected = _booleans(info["Detected"]) if m else None
     healthy = _booleans(info["Healthy"]) if m else None

@@ -482,10 +482,16 @@ def test_unlabelled_snapshots_stay_apart_and_duplicates_are_refused(tmp_path: Pa
         "docs-example.json",
         "edge-cases.json",
     ]
-    with pytest.raises(SnapshotMismatchError, match="the same file twice"):
+    with pytest.raises(SnapshotMismatchError, match="is the same capture as"):
         analyse([load_snapshot(FIXTURES / "edge-cases.json"), load_snapshot(FIXTURES / "edge-cases.json")])
+    # The same capture under two file names (a copy): refused rather than counted twice.
+    copy = (FIXTURES / "cli-json-1.9.json").read_bytes()
+    with pytest.raises(SnapshotMismatchError, match="<bytes>: is the same capture as <bytes>"):
+        analyse([load_snapshot(copy), load_snapshot(copy)])
+    eu_monday = snap(jobs=[job("a")], cluster="prod", region="eu")
+    eu_tuesday = snap(cluster="prod", region="eu")
     with pytest.raises(SnapshotMismatchError, match="two snapshots of cluster 'prod', region 'eu'"):
-        analyse([snap(cluster="prod", region="eu"), snap(cluster="prod", region="eu")])
+        analyse([eu_monday, eu_tuesday])
 
 
 def test_tokens_join_when_a_node_is_listed_twice() -> None:

@@ -476,3 +476,99 @@ def test_readme_documents_every_column() -> None:
     begin = readme.index("-->\n", readme.index("<!-- schema:begin")) + len("-->\n")
     end = readme.index("<!-- schema:end -->")
     assert readme[begin:end] == schema_markdown(), "README Tables section is stale: run make docs"
+
+
+# -- hostile input (found by trying to break the loader) ---------------------------------------------------------
+
+
+def test_devices_and_pipes_are_refused_not_read_forever(tmp_path: Path) -> None:
+    import os
+
+    fifo = tmp_path / "pipe.json"
+    os.mkfifo(fifo)
+    for path in (Path("/dev/zero"), fifo):
+        with pytest.raises(SnapshotNotFoundError, match="is not a regular file"):
+            load_snapshot(path)
+
+
+def test_gzip_bombs_stop_at_the_size_cap(monkeypatch: pytest.MonkeyPatch) -> None:
+    from analysis import config
+
+    monkeypatch.setattr(config, "MAX_SNAPSHOT_BYTES", 1_000_000)
+    bomb = gzip.compress(b'{"OutdatedNodes": [], "pad": "' + b"x" * 5_000_000 + b'"}')
+    with pytest.raises(SnapshotDecodeError, match="inflates to more than"):
+        load_snapshot(bomb)
+    # Several gzip members are one stream, as gzip(1) reads them.
+    two = gzip.compress(b'{"OutdatedNodes": [], ') + gzip.compress(b'"Index": 5}')
+    assert load_snapshot(two).info.index == 5
+
+
+def test_deep_nesting_is_a_decode_error() -> None:
+    deep = b'{"x":' * 5000 + b"1" + b"}" * 5000
+    with pytest.raises(SnapshotDecodeError, match="nests JSON too deeply"):
+        load_snapshot(b'{"OutdatedNodes": [], "extra": ' + deep + b"}")
+
+
+@pytest.mark.parametrize(
+    ("document", "words"),
+    [
+        (b'{"OutdatedNodes": [], "Index": 18446744073709551616}', "outside the unsigned 64-bit range"),
+        (
+            b'{"format": "nomad-wi-readiness/snapshot", "version": 1, "headers": {"X-Nomad-Index": "-3"}, '
+            b'"response": {"OutdatedNodes": []}}',
+            "outside the unsigned 64-bit range",
+        ),
+        (
+            b'{"format": "nomad-wi-readiness/snapshot", "version": 1, "captured_at": "now", '
+            b'"response": {"OutdatedNodes": []}}',
+            "must be an RFC 3339 time",
+        ),
+        (
+            b'{"format": "nomad-wi-readiness/snapshot", "version": 1, "captured_at": "9999-12-31T00:00:00Z", '
+            b'"response": {"OutdatedNodes": []}}',
+            "not a time between 1678 and 2262",
+        ),
+        # An envelope around nothing (or around another endpoint's body) must not read as a clear cluster.
+        (b'{"format": "nomad-wi-readiness/snapshot", "version": 1, "response": {}}', "expected the body of"),
+        (
+            b'{"format": "nomad-wi-readiness/snapshot", "version": 1, "response": {"Members": [], "ServerName": "s"}}',
+            "/v1/agent/members",
+        ),
+    ],
+)
+def test_values_out_of_range_or_empty_envelopes_are_shape_errors(document: bytes, words: str) -> None:
+    with pytest.raises(SnapshotShapeError, match=words):
+        load_snapshot(document)
+
+
+def test_go_zero_times_and_far_future_times_are_unknown() -> None:
+    body = sample("edge-cases.json")
+    body["OutdatedNodes"][0]["LastDrain"] = {
+        "StartedAt": "0001-01-01T00:00:00Z",  # Go's zero time
+        "UpdatedAt": "9999-01-01T00:00:00Z",
+        "Status": "complete",
+    }
+    body["OutdatedNodes"][1]["Drivers"]["docker"]["UpdateTime"] = "0001-01-01T00:00:00Z"
+    snap = load_snapshot(body)
+    assert pd.isna(snap.nodes.loc[0, "last_drain_started_at"]) and pd.isna(snap.nodes.loc[0, "last_drain_updated_at"])
+    assert snap.node_drivers["update_time"].isna().sum() == 1
+    # The other nodes' times are untouched: 14:19:02.004517Z as in the sample.
+    assert snap.nodes.loc[1, "last_drain_updated_at"] == pd.Timestamp("2024-01-22T14:19:02.004517Z")
+
+
+def test_thousands_of_driver_names_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    from analysis import config
+
+    monkeypatch.setattr(config, "MAX_DRIVERS", 3)
+    drivers = {f"d{i}": {"Detected": True} for i in range(4)}
+    with pytest.raises(SnapshotShapeError, match="4 distinct task driver names"):
+        load_snapshot({"OutdatedNodes": [{"ID": "n", "Drivers": drivers}]})
+
+
+def test_a_redacted_snapshot_cannot_be_saved(tmp_path: Path) -> None:
+    from analysis.report import redact_snapshot
+
+    redacted = redact_snapshot(load_snapshot(FIXTURES / "docs-example.json"))
+    with pytest.raises(ValueError, match="display only"):
+        redacted.save(tmp_path / "x.json")
+    assert not (tmp_path / "x.json").exists()
