@@ -35,6 +35,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import dataclasses
+import ipaddress
 import logging
 import os
 import re
@@ -51,6 +52,7 @@ from typing import Any
 from urllib.parse import quote, quote_plus, unquote, urlsplit
 
 import httpx
+import idna
 import orjson
 
 from analysis import config
@@ -201,6 +203,10 @@ class NomadSettings:
             object.__setattr__(self, "token", None)
         if self.token is not None:
             _check_token(self.token)
+        if self.tls_server_name == "":
+            object.__setattr__(self, "tls_server_name", None)
+        if self.tls_server_name is not None:
+            _check_server_name(self.tls_server_name)
         for name in ("connect_timeout", "read_timeout"):
             value = getattr(self, name)
             if not isinstance(value, int | float) or isinstance(value, bool) or not value > 0:
@@ -359,7 +365,14 @@ def _normalise_address(raw: str, *, tls: bool) -> tuple[str, tuple[str, str] | N
     text = raw.strip()
     if "://" not in text:
         text = ("https://" if tls else "http://") + text
-    parts = urlsplit(text)
+    try:
+        parts = urlsplit(text)
+    except ValueError as exc:  # "Invalid IPv6 URL"
+        raise ConfigError(
+            f"the address (NOMAD_ADDR / --address) is not a valid URL ({exc}); write scheme://host:port, e.g. "
+            "https://nomad.example:4646, http://10.0.0.5:4646 or http://[::1]:4646",
+            setting="NOMAD_ADDR",
+        ) from None
     scheme = parts.scheme.lower()
     userinfo, _, hostport = parts.netloc.rpartition("@")
     shown = f"{scheme}://{hostport}{parts.path}"
@@ -390,11 +403,56 @@ def _normalise_address(raw: str, *, tls: bool) -> tuple[str, tuple[str, str] | N
         raise ConfigError(
             f"the address {shown!r} (NOMAD_ADDR / -address) has an invalid port", setting="NOMAD_ADDR"
         ) from None
+    problem = _host_problem(parts.hostname or "")
+    if problem:
+        shown = shown if len(shown) <= 80 else shown[:77] + "..."
+        raise ConfigError(
+            f"the address {shown!r} (NOMAD_ADDR / --address) has an invalid host name ({problem}); write "
+            "scheme://host:port with a DNS name (dot-separated labels of 1-63 letters, digits or hyphens), an "
+            "IPv4 address or a bracketed IPv6 address, e.g. https://nomad.example:4646 or http://[::1]:4646",
+            setting="NOMAD_ADDR",
+        )
     auth = None
     if userinfo:
         user, _, password = userinfo.partition(":")
         auth = (unquote(user), unquote(password))
     return f"{scheme}://{hostport}{parts.path.rstrip('/')}", auth
+
+
+def _host_problem(host: str) -> str | None:
+    """Why ``host`` (a DNS name or an IP address, without brackets) cannot be connected to, or None."""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    else:
+        return None
+    name = host[:-1] if host.endswith(".") else host  # one trailing dot is a fully qualified name
+    if not name:
+        return "empty"
+    try:
+        encoded = name.encode("idna")  # what the socket layer does; checks label lengths
+        for label in encoded.split(b"."):
+            if label[:4].lower() == b"xn--":
+                idna.decode(label)  # httpx decodes punycode labels
+    except (UnicodeError, idna.IDNAError) as exc:
+        reason = str(exc).removeprefix("encoding with 'idna' codec failed (UnicodeError: ").rstrip(")")
+        return reason or "not a valid name"
+    if len(encoded) > 253:
+        return "longer than 253 characters"
+    return None
+
+
+def _check_server_name(name: str) -> None:
+    problem = _host_problem(name) if name.strip() == name else "surrounding whitespace"
+    if problem:
+        shown = name if len(name) <= 60 else name[:57] + "..."
+        raise ConfigError(
+            f"NOMAD_TLS_SERVER_NAME / --tls-server-name {shown!r} is not a valid host name ({problem}); give the "
+            "DNS name the agent's certificate holds, dot-separated labels of 1-63 letters, digits or hyphens, "
+            "e.g. server.global.nomad",
+            setting="NOMAD_TLS_SERVER_NAME",
+        )
 
 
 def _check_token(token: str) -> None:
@@ -407,17 +465,42 @@ def _check_token(token: str) -> None:
         )
 
 
+#: A token file larger than this is refused (a token is a 36-character UUID).
+_TOKEN_FILE_MAX = 64 * 1024
+#: Paths that name standard input, which may be a terminal or a pipe.
+_STDIN_PATHS = ("-", "/dev/stdin", "/dev/fd/0", "/proc/self/fd/0")
+
+
 def _read_token_file(path: str | os.PathLike[str]) -> str:
     target = Path(path)
     try:
-        text = target.read_text(encoding="utf-8").strip()
+        with target.open("rb") as handle:
+            mode = os.fstat(handle.fileno()).st_mode
+            # A pipe (standard input, a shell's <(command)) is fine; a device such as /dev/zero never ends.
+            if not (stat.S_ISREG(mode) or stat.S_ISFIFO(mode) or str(path) in _STDIN_PATHS):
+                raise ConfigError(
+                    f"token file {target}: is not a regular file (a device or socket); give a file holding the "
+                    "token, or --token-file - to read it from standard input",
+                    setting="--token-file",
+                )
+            data = handle.read(_TOKEN_FILE_MAX + 1)
     except FileNotFoundError:
         raise ConfigError(f"token file {target}: no such file", setting="--token-file") from None
     except IsADirectoryError:
         raise ConfigError(f"token file {target}: is a directory, not a file", setting="--token-file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not UTF-8 text"
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
         raise ConfigError(f"token file {target}: cannot be read ({reason})", setting="--token-file") from None
+    if len(data) > _TOKEN_FILE_MAX:
+        raise ConfigError(
+            f"token file {target}: is larger than {_TOKEN_FILE_MAX // 1024} KiB, so it is not a token file (a Nomad "
+            "token is the SecretID, a 36-character UUID); check the path",
+            setting="--token-file",
+        )
+    try:
+        text = data.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        raise ConfigError(f"token file {target}: cannot be read (not UTF-8 text)", setting="--token-file") from None
     if not text:
         raise ConfigError(f"token file {target}: is empty", setting="--token-file")
     return text
@@ -1426,10 +1509,16 @@ def _check_uint(value: Any, name: str, address: str, where: str) -> None:
         )
 
 
+#: /v1/nodes is not paginated today; if it ever is, follow at most this many pages.
+_MAX_NODE_PAGES = 100
+
+
 def _collect_nodes(client: NomadClient, params: Mapping[str, str], notes: list[str]) -> list[Any] | None:
-    nodes: list[Any] = []
+    nodes: dict[Any, Any] = {}  # by ID: a page repeated by a confused agent or proxy counts once
+    duplicates = 0
     query = dict(params)
-    for _ in range(1000):  # pages; /v1/nodes is not paginated today, but follow X-Nomad-NextToken if it ever is
+    seen_tokens: set[str] = set()
+    for page_number in range(1, _MAX_NODE_PAGES + 1):
         try:
             response = client.get("/v1/nodes", query)
             if response.status_code != 200:
@@ -1444,12 +1533,30 @@ def _collect_nodes(client: NomadClient, params: Mapping[str, str], notes: list[s
         if not isinstance(page, list):
             notes.append(f"nodes: not collected, /v1/nodes answered with a body that {_looks_like(page)}")
             return None
-        nodes.extend(page)
+        for node in page:
+            key = node.get("ID") if isinstance(node, dict) and isinstance(node.get("ID"), str) else None
+            if key is None:
+                key = ("#", len(nodes))  # no ID: keep it, it cannot be a duplicate we could tell
+            if key in nodes:
+                duplicates += 1
+            else:
+                nodes[key] = node
         next_token = response.headers.get("X-Nomad-NextToken")
         if not next_token:
             break
+        if next_token in seen_tokens:
+            notes.append(
+                f"nodes: /v1/nodes repeated the page token after {page_number} pages; stopped there (the agent or "
+                "a proxy in front of it loops)"
+            )
+            break
+        seen_tokens.add(next_token)
         query["next_token"] = next_token
-    return nodes
+    else:
+        notes.append(f"nodes: stopped after {_MAX_NODE_PAGES} pages of /v1/nodes; the list may be incomplete")
+    if duplicates:
+        notes.append(f"nodes: {duplicates} repeated node entries (same ID) were dropped")
+    return list(nodes.values())
 
 
 _ALLOC_KEYS = ("ID", "JobID", "Namespace", "TaskGroup", "NodeID", "ClientStatus")

@@ -20,6 +20,7 @@ import pandas as pd
 import pytest
 import trustme
 
+from analysis import client as client_module
 from analysis import config
 from analysis.client import NomadSettings, build_ssl_context, fetch_snapshot, list_regions, parse_bool
 from analysis.errors import (
@@ -1045,3 +1046,94 @@ def test_the_largest_index_is_kept_and_read_back(agent: NomadStandIn, sleeps: Sl
     snap = fetch_snapshot(agent.address, sleep=sleeps)
     path = snap.save(tmp_path / "max.json")
     assert load_snapshot(path).info.index == 2**64 - 1
+
+
+# -- enrichment pagination ------------------------------------------------------------------------------------------
+
+
+def test_a_repeating_next_token_stops_paging_and_nodes_count_once(agent: NomadStandIn, sleeps: Sleeps) -> None:
+    page = agent.nodes[:2]
+    agent.queue("/v1/nodes", *[Answer(200, page, {"X-Nomad-NextToken": "same"}) for _ in range(5)])
+    snap = _fetch(agent, sleeps, enrich=True)
+    assert len(agent.requests_to("/v1/nodes")) == 2
+    assert snap.all_nodes is not None and len(snap.all_nodes) == 2
+    notes = _notes(snap)
+    assert any("repeated the page token after 2 pages" in n for n in notes)
+    assert any("2 repeated node entries (same ID) were dropped" in n for n in notes)
+
+
+def test_node_paging_is_capped(agent: NomadStandIn, sleeps: Sleeps, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert client_module._MAX_NODE_PAGES == 100
+    monkeypatch.setattr(client_module, "_MAX_NODE_PAGES", 5)  # keeps the test fast
+    agent.queue("/v1/nodes", *[Answer(200, agent.nodes[:1], {"X-Nomad-NextToken": f"t{i}"}) for i in range(10)])
+    snap = _fetch(agent, sleeps, enrich=True)
+    assert len(agent.requests_to("/v1/nodes")) == 5
+    assert snap.all_nodes is not None and len(snap.all_nodes) == 1
+    assert any("stopped after 5 pages" in n for n in _notes(snap))
+    assert agent.requests_to("/v1/nodes")[1].query["next_token"] == ["t0"]
+
+
+# -- invalid addresses and server names -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("address", "reason"),
+    [
+        ("http://[::1", "not a valid URL"),
+        ("http://xn--zz.invalid", "invalid host name (Invalid A-label)"),
+        ("http://" + "a" * 300 + ".example:4646", "invalid host name"),
+        ("http://" + ".".join(["abcdefgh"] * 40) + ":4646", "invalid host name"),
+        ("http://a..b:4646", "invalid host name"),
+    ],
+)
+def test_an_invalid_address_is_a_config_error(address: str, reason: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(reason)) as caught:
+        NomadSettings.resolve(env={"NOMAD_ADDR": address})
+    message = str(caught.value)
+    assert "NOMAD_ADDR / --address" in message and "e.g. https://nomad.example:4646" in message
+    assert caught.value.exit_code == 2 and caught.value.setting == "NOMAD_ADDR" and len(message) < 400
+
+
+@pytest.mark.parametrize(
+    "address", ["http://bücher.example:4646", "nomad_1.internal:4646", "http://[::1]:4646", "host.:1"]
+)
+def test_unusual_but_valid_addresses_are_accepted(address: str) -> None:
+    assert NomadSettings.resolve(env={"NOMAD_ADDR": address}).host
+
+
+@pytest.mark.parametrize("name", ["..", ".", "a" * 300, "server..nomad", "xn--zz.nomad", " server.global.nomad"])
+def test_an_invalid_tls_server_name_is_a_config_error(name: str) -> None:
+    with pytest.raises(ConfigError, match=r"NOMAD_TLS_SERVER_NAME / --tls-server-name .* e\.g\. server\.global\.nomad"):
+        NomadSettings.resolve(env={"NOMAD_TLS_SERVER_NAME": name})
+
+
+def test_a_valid_tls_server_name_is_kept() -> None:
+    assert NomadSettings.resolve(tls_server_name="server.global.nomad.", env={}).tls_server_name == (
+        "server.global.nomad."
+    )
+
+
+# -- token files ----------------------------------------------------------------------------------------------------
+
+
+def test_a_device_as_token_file_is_refused_at_once() -> None:
+    with pytest.raises(ConfigError, match=r"token file /dev/zero: is not a regular file") as caught:
+        NomadSettings.resolve(token_file="/dev/zero", env={})
+    assert caught.value.exit_code == 2
+
+
+def test_a_huge_token_file_is_refused(tmp_path: Path) -> None:
+    big = tmp_path / "big"
+    big.write_bytes(b"a" * (64 * 1024 + 1))
+    with pytest.raises(ConfigError, match=r"is larger than 64 KiB"):
+        NomadSettings.resolve(token_file=big, env={})
+
+
+def test_a_pipe_as_token_file_is_read(tmp_path: Path) -> None:
+    read_end, write_end = os.pipe()
+    os.write(write_end, f"{PLANTED}\n".encode())
+    os.close(write_end)
+    try:
+        assert NomadSettings.resolve(token_file=f"/dev/fd/{read_end}", env={}).token == PLANTED
+    finally:
+        os.close(read_end)
