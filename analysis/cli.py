@@ -35,6 +35,7 @@ import pandas as pd
 
 from analysis import __version__
 from analysis.errors import ReadinessError
+from analysis.output import csv_safe, markdown_text, printable
 
 if TYPE_CHECKING:
     from analysis.client import NomadSettings
@@ -443,14 +444,15 @@ class _Usage(Exception):
 
 
 def _warn(args: argparse.Namespace, line: str) -> None:
-    print(f"{PROG} {args.command}: {line}", file=sys.stderr, flush=True)
+    # Errors quote cluster data (names, HTTP bodies): control characters are shown, never sent to the terminal.
+    print(f"{PROG} {args.command}: {printable(line)}", file=sys.stderr, flush=True)
 
 
 def _progress(args: argparse.Namespace) -> Callable[[str], None] | None:
     """Progress lines for a person at a terminal; None in cron and CI (and with --quiet)."""
     if getattr(args, "quiet", False) or not sys.stderr.isatty():
         return None
-    return lambda line: print(line, file=sys.stderr, flush=True)
+    return lambda line: print(printable(line), file=sys.stderr, flush=True)
 
 
 @contextlib.contextmanager
@@ -612,7 +614,7 @@ def _cmd_summary(args: argparse.Namespace) -> int:
         for i, (name, frame) in enumerate(groupings):
             if len(groupings) > 1:
                 print(("\n" if i else "") + f"# by {name}")
-            sys.stdout.write(frame.to_csv(index=False))
+            sys.stdout.write(csv_safe(frame).to_csv(index=False))
         return EXIT_OK
     markdown = args.format == "markdown"
     table = markdown_table if markdown else text_table
@@ -640,7 +642,7 @@ def _verdict_block(summary: dict[str, Any], *, markdown: bool = False) -> str:
     tokens = "not reported (Nomad 1.10+ no longer lists them)" if counts["tokens"] is None else str(counts["tokens"])
     lines = [
         f"{'**' if markdown else ''}Verdict: {summary['verdict'].upper()}{'**' if markdown else ''}",
-        *(f"{'- ' if markdown else '  '}{reason}" for reason in summary["reasons"]),
+        *(f"{'- ' if markdown else '  '}{(markdown_text if markdown else printable)(r)}" for r in summary["reasons"]),
         "",
         f"Jobs: {counts['jobs']} listed, {counts['jobs_active']} active, {counts['jobs_inactive']} inactive; "
         f"{counts['specs_to_resubmit']} spec(s) to resubmit, {counts['children']} child job(s)",
@@ -649,11 +651,14 @@ def _verdict_block(summary: dict[str, Any], *, markdown: bool = False) -> str:
         f"{counts['nodes_unparseable_version']} with an unparseable version",
         f"Legacy Vault tokens: {tokens}",
     ]
+    # Cluster data (names, paths) goes through the same escaping as the tables: no terminal control sequences,
+    # no markdown that could add a heading or a link.
+    clean = markdown_text if markdown else printable
     for snap in summary["snapshots"]:
         where = "/".join(str(x) for x in (snap["cluster"], snap["region"]) if x) or "cluster and region unknown"
         captured = snap["captured_at"] or "capture time unknown"
         index = f"index {snap['index']}" if snap["index"] is not None else "no index (nomad setup vault -json)"
-        lines.append(f"Source: {snap['source']} ({where}; {captured}; {index})")
+        lines.append(f"Source: {clean(str(snap['source']))} ({clean(where)}; {captured}; {index})")
     if markdown:
         # Two trailing spaces make a line break; list items and the blank line need none.
         lines = [line if not line or line.startswith("- ") else line + "  " for line in lines]
@@ -775,7 +780,7 @@ def _cmd_trend(args: argparse.Namespace) -> int:
     if args.format == "json":
         sys.stdout.write(orjson.dumps(to_jsonable(frame), option=orjson.OPT_INDENT_2).decode() + "\n")
     elif args.format == "csv":
-        sys.stdout.write(frame.to_csv(index=False))
+        sys.stdout.write(csv_safe(frame).to_csv(index=False))
     else:
         # The terminal table leaves out the provenance columns (JSON and CSV keep them).
         shown = frame.drop(columns=[c for c in ("shape", "source", "snapshot_id", "nomad_version") if c in frame])

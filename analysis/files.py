@@ -23,9 +23,16 @@ __all__ = ["atomic_path", "atomic_write"]
 def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside ``target``; on success it replaces ``target`` atomically.
 
-    On an exception the temporary file is removed and ``target`` is left as it was.
+    On an exception the temporary file is removed and ``target`` is left as it was. A symlink is followed (the
+    file it names is replaced, the link stays); a pipe or a device is written directly; a directory is an error.
     """
-    target = Path(target)
+    target = Path(os.path.realpath(target))  # through a symlink to the file it names, as `>` would
+    if target.is_dir():
+        raise IsADirectoryError(21, "is a directory, not a file", str(target))
+    if target.exists() and not target.is_file():
+        # A pipe or a device (/dev/stdout): there is nothing to replace atomically; write to it directly.
+        yield target
+        return
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
@@ -47,4 +54,5 @@ def atomic_write(target: str | os.PathLike[str], data: bytes) -> None:
     with atomic_path(target) as tmp, open(tmp, "wb") as handle:
         handle.write(data)
         handle.flush()
-        os.fsync(handle.fileno())
+        if tmp.is_file():  # pipes and devices cannot be fsynced
+            os.fsync(handle.fileno())

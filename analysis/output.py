@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -30,18 +31,64 @@ import pandas as pd
 from analysis.files import atomic_path, atomic_write
 from analysis.snapshot import Snapshot
 
-__all__ = ["EXPORT_FORMATS", "export_tables", "junit_xml", "markdown_table", "text_table", "to_jsonable"]
+__all__ = [
+    "EXPORT_FORMATS",
+    "csv_safe",
+    "export_tables",
+    "junit_xml",
+    "markdown_table",
+    "markdown_text",
+    "printable",
+    "text_table",
+    "to_jsonable",
+]
 
 #: Formats of :func:`export_tables`.
 EXPORT_FORMATS = ("csv", "parquet", "json")
 _TABLES = ("jobs", "nodes", "node_drivers", "tokens")
 
 
-def _cell(value: Any) -> str:
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    r"""``text`` with control characters shown as escapes, so cluster data cannot move the cursor, clear the
+    screen or retitle the terminal (ANSI/OSC sequences), nor break a table with a newline.
+
+    Examples:
+        >>> printable("web\x1b[2J\nend")
+        'web\\x1b[2J\\nend'
+    """
+    return _CONTROL.sub(lambda m: repr(m.group(0))[1:-1], text)
+
+
+_XML_INVALID = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy whose text cells that a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@``) start with
+    ``'``: the usual defence against CSV formula injection; numbers are untouched.
+
+    Examples:
+        >>> csv_safe(pd.DataFrame({"id": ["=cmd|' /C calc'!A0", "web"], "n": [-1, 2]})).values.tolist()
+        [["'=cmd|' /C calc'!A0", -1], ['web', 2]]
+    """
+    out = frame.copy()
+    for column in out.columns:
+        if out[column].dtype == object or isinstance(out[column].dtype, pd.StringDtype | pd.CategoricalDtype):
+            values = out[column].astype(object)
+            out[column] = ["'" + v if isinstance(v, str) and v.startswith(_FORMULA_START) else v for v in values]
+    return out
+
+
+def _cell(value: Any, *, escape: bool = True) -> str:
     if value is None or value is pd.NA or value is pd.NaT:
         return ""
     if isinstance(value, str) and not value:
         return '""'  # an empty value (a node without a version) is not the same as a missing one
+    if isinstance(value, str):
+        return printable(value) if escape else value
     if isinstance(value, float) and value != value:
         return ""
     if isinstance(value, list | tuple):
@@ -86,12 +133,31 @@ def markdown_table(frame: pd.DataFrame, *, empty: str = "_none_") -> str:
         return empty
 
     def esc(text: str) -> str:
-        return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+        return markdown_text(text)
 
     header = "| " + " | ".join(esc(str(c)) for c in frame.columns) + " |"
     rule = "| " + " | ".join("---:" if _is_numeric(frame[c]) else "---" for c in frame.columns) + " |"
-    rows = ["| " + " | ".join(esc(_cell(v)) for v in row) + " |" for row in frame.itertuples(index=False, name=None)]
+    rows = [
+        "| " + " | ".join(esc(_cell(v, escape=False)) for v in row) + " |"
+        for row in frame.itertuples(index=False, name=None)
+    ]
     return "\n".join([header, rule, *rows])
+
+
+# Inside a cell or after our own text nothing starts a line, so `#`, `-`, `+` and `.` are harmless; these are not.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()!|<>~])")
+
+
+def markdown_text(text: str) -> str:
+    r"""``text`` safe inside markdown (a table cell, a list item): punctuation markdown acts on is
+    backslash-escaped and line breaks become spaces, so a job ID cannot add a heading, a link or a bold verdict.
+
+    Examples:
+        >>> markdown_text("web\r## CLEAR `x` [a](http://b)")
+        'web ## CLEAR \\`x\\` \\[a\\]\\(http://b\\)'
+    """
+    text = re.sub(r"[\r\n]+", " ", text)
+    return printable(_MARKDOWN_SPECIAL.sub(r"\\\1", text))
 
 
 def to_jsonable(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -173,7 +239,8 @@ def export_tables(
         frame = frames[name]
         target = out / f"{name}.{fmt}"
         if fmt == "csv":
-            atomic_write(target, _flat_for_files(frame, lists_as_json=True).to_csv(index=False).encode())
+            flat = csv_safe(_flat_for_files(frame, lists_as_json=True))
+            atomic_write(target, flat.to_csv(index=False).encode())
         elif fmt == "json":
             atomic_write(target, orjson.dumps(to_jsonable(frame), option=orjson.OPT_INDENT_2))
         else:
@@ -196,6 +263,10 @@ def junit_xml(summary: Mapping[str, Any], *, fail_on_cleanup: bool = False) -> b
         >>> xml.count(b"<testcase"), xml.count(b"<failure")
         (3, 2)
     """
+
+    def xml_text(text: Any) -> str:
+        return _XML_INVALID.sub(lambda m: repr(m.group(0))[1:-1], str(text))  # XML 1.0 cannot hold these
+
     suite = ET.Element("testsuite", name="vault-workload-identity-readiness")
     failures = skipped = 0
     cases = 0
@@ -203,14 +274,16 @@ def junit_xml(summary: Mapping[str, Any], *, fail_on_cleanup: bool = False) -> b
         action = step["action"]
         where = "/".join(str(step.get(k)) for k in ("cluster", "region") if step.get(k))
         classname = f"wi-readiness.{action}" + (f".{where}" if where else "")
-        case = ET.SubElement(suite, "testcase", classname=classname, name=step["title"])
+        case = ET.SubElement(suite, "testcase", classname=xml_text(classname), name=xml_text(step["title"]))
         cases += 1
         if step.get("blocking"):
-            ET.SubElement(case, "failure", message=step["title"], type="blocking").text = step.get("detail", "")
+            failure = ET.SubElement(case, "failure", message=xml_text(step["title"]), type="blocking")
+            failure.text = xml_text(step.get("detail", ""))
             failures += 1
         elif action in ("cleanup-jobs", "cleanup-nodes"):
             if fail_on_cleanup:
-                ET.SubElement(case, "failure", message=step["title"], type="cleanup").text = step.get("detail", "")
+                failure = ET.SubElement(case, "failure", message=xml_text(step["title"]), type="cleanup")
+                failure.text = xml_text(step.get("detail", ""))
                 failures += 1
             else:
                 ET.SubElement(case, "skipped", message="cleanup only: does not block the migration")

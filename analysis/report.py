@@ -440,7 +440,7 @@ def _engine_name() -> str:
     """
     from papermill.engines import NBClientEngine, NotebookExecutionManager, papermill_engines
 
-    class FinalSaveManager(NotebookExecutionManager):  # type: ignore[misc]
+    class FinalSaveManager(NotebookExecutionManager):
         final = False
 
         def save(self, **kwargs: Any) -> None:
@@ -451,7 +451,7 @@ def _engine_name() -> str:
             self.final = True
             super().notebook_complete(**kwargs)
 
-    class FinalSaveEngine(NBClientEngine):  # type: ignore[misc]
+    class FinalSaveEngine(NBClientEngine):
         @classmethod
         def execute_notebook(
             cls,
@@ -819,7 +819,9 @@ def write_table(frame: pd.DataFrame, name: str, *, directory: str | os.PathLike[
         raise ValueError(f"table names are plain file names without .csv (letters, digits, . _ -), not {name!r}")
     target = Path(directory if directory is not None else Path.cwd()) / f"{name}.csv"
     with atomic_path(target) as tmp:
-        frame.to_csv(tmp, index=False, encoding="utf-8")
+        from analysis.output import csv_safe  # text that a spreadsheet would run as a formula is quoted
+
+        csv_safe(frame).to_csv(tmp, index=False, encoding="utf-8")
     return quote(target.name)
 
 

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 import analysis
-from analysis.output import export_tables, junit_xml, markdown_table, text_table, to_jsonable
+from analysis.output import csv_safe, export_tables, junit_xml, markdown_table, text_table, to_jsonable
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
@@ -160,3 +160,69 @@ def test_to_jsonable_reads_lists_back_from_parquet(tmp_path: Path) -> None:
     export_tables(analysis.load_snapshot(FIXTURES / "edge-cases.json"), tmp_path, "parquet")
     rows = to_jsonable(pd.read_parquet(tmp_path / "jobs.parquet"))
     assert rows[0]["datacenters"] == ["*"] and json.dumps(rows)
+
+
+# -- cluster data is data: terminals, markdown, spreadsheets, XML and odd targets ------------------------------
+
+
+def test_control_characters_never_reach_the_terminal() -> None:
+    frame = pd.DataFrame({"id": ["web\x1b[2J\x1b]0;owned\x07", "two\nlines"], "n": [1, 2]})
+    text = text_table(frame)
+    assert "\x1b" not in text and "\x07" not in text and len(text.splitlines()) == 3
+    assert "web\\x1b[2J\\x1b]0;owned\\x07" in text and "two\\nlines" in text
+
+
+def test_markdown_cannot_be_injected_through_ids() -> None:
+    frame = pd.DataFrame({"id": ["web\r## Injected: CLEAR", "api`|**CLEAR**|`", "[x](http://evil)"], "n": [1, 2, 3]})
+    lines = markdown_table(frame).splitlines()
+    assert len(lines) == 5 and all(line.count("|") - line.count("\\|") == 3 for line in lines)
+    assert lines[2] == "| web ## Injected: CLEAR | 1 |"  # inside a cell, not a heading
+    assert lines[3] == "| api\\`\\|\\*\\*CLEAR\\*\\*\\|\\` | 2 |"
+    assert lines[4] == "| \\[x\\]\\(http://evil\\) | 3 |"
+
+
+def test_csv_formulas_are_quoted_everywhere(tmp_path: Path) -> None:
+    from analysis.report import write_table
+
+    frame = pd.DataFrame({"id": ["=cmd|' /C calc'!A0", "@SUM(1)", "+1", "-2", "web"], "n": [-1, 0, 1, 2, 3]})
+    expected = ["'=cmd|' /C calc'!A0", "'@SUM(1)", "'+1", "'-2", "web"]
+    assert csv_safe(frame)["id"].tolist() == expected and csv_safe(frame)["n"].tolist() == [-1, 0, 1, 2, 3]
+    write_table(frame, "t", directory=tmp_path)
+    assert pd.read_csv(tmp_path / "t.csv")["id"].tolist() == expected
+
+
+def test_junit_survives_control_characters_in_ids() -> None:
+    import xml.etree.ElementTree as ET
+
+    import analysis
+
+    body = json.loads((FIXTURES / "docs-example.json").read_text())
+    body["JobsWithoutVaultIdentity"][0]["ID"] = "web\x0bapi\x00"
+    suite = ET.fromstring(junit_xml(analysis.summarize(analysis.load_snapshot(body))))
+    assert "web\\x0bapi\\x00" in suite.find("testcase").get("name")
+
+
+def test_atomic_writes_follow_symlinks_and_write_pipes_directly(tmp_path: Path) -> None:
+    import os
+    import threading
+
+    from analysis.files import atomic_write
+
+    real = tmp_path / "real.xml"
+    real.write_bytes(b"old")
+    link = tmp_path / "link.xml"
+    link.symlink_to(real)
+    atomic_write(link, b"new")
+    assert link.is_symlink() and real.read_bytes() == b"new"  # the link stays, its file is replaced
+
+    fifo = tmp_path / "pipe.xml"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
+    reader.start()
+    atomic_write(fifo, b"through the pipe")
+    reader.join(timeout=5)
+    assert received == [b"through the pipe"] and fifo.exists() and not fifo.is_file()
+
+    with pytest.raises(IsADirectoryError, match="is a directory"):
+        atomic_write(tmp_path, b"x")
