@@ -75,6 +75,7 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import re
 import shutil
 import tempfile
 import warnings
@@ -798,8 +799,23 @@ def _counts(snapshot: Snapshot) -> dict[str, Any]:
     }
 
 
+_UNSAFE_LABEL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # pyarrow URL-encodes the rest (slashes included)
+
+
 def _label(value: str | None) -> str:
-    return value or UNKNOWN
+    """A cluster or region label safe as a Parquet partition folder: control characters (a NUL would cut the
+    folder name) and very long names are escaped or cut, with a hash of the original so that two different
+    names never share a label."""
+    if not value:
+        return UNKNOWN
+    from urllib.parse import quote
+
+    clean = _UNSAFE_LABEL.sub(lambda m: f"%{ord(m.group(0)):02x}", value)
+    # The folder name is URL-encoded (up to 3 characters a byte): keep it well under the 255-byte name limit.
+    if clean == value and len(quote(value, safe="")) <= 120:
+        return value
+    digest = hashlib.blake2b(value.encode("utf-8", "surrogatepass"), digest_size=5).hexdigest()
+    return clean.encode("utf-8", "surrogatepass")[:36].decode("utf-8", "ignore") + "~" + digest
 
 
 def _trend_row(snapshot: Snapshot, snapshot_id: str, path: Path | None) -> dict[str, Any]:
@@ -907,6 +923,9 @@ def _skip(skipped: list[SkippedFile], source: str, reason: str) -> None:
 def _scan(paths: Iterable[Path], skipped: list[SkippedFile], seen: _Seen) -> Iterator[_Scanned]:
     """Yield each readable, new snapshot file with its trend row; warn about (and record) the others."""
     for path in paths:
+        if not path.is_file():  # a pipe or a device named *.json would block or never end
+            _skip(skipped, str(path), "is not a regular file")
+            continue
         try:
             snapshot_id = _file_id(path.read_bytes())
         except OSError as exc:

@@ -802,3 +802,30 @@ def test_progress_notebook_charts_draw_in_chromium(progress_report: ReportResult
     assert not seen.console_errors and not seen.page_errors and not seen.external_requests
     assert "Burndown: cluster prod, region eu" in seen.text
     assert HOSTILE_CLUSTER in seen.text  # shown, as text
+
+
+def test_odd_cluster_names_stay_distinct_in_the_dataset(tmp_path: Path) -> None:
+    """NUL, slashes and 130 accented letters in a cluster name: separate, valid partitions, nothing merged."""
+    import os
+
+    from analysis.history import _label
+
+    assert _label("prod\0eu") != _label("prod\0us") and "\0" not in _label("prod\0eu")
+    assert len(_label("é" * 130).encode()) < 100 and _label("prod-eu") == "prod-eu"
+    folder = tmp_path / "snaps"
+    folder.mkdir()
+    os.mkfifo(folder / "pipe.json")  # a pipe named like a snapshot must not block the scan
+    for i, cluster in enumerate(["prod\0eu", "prod\0us", "é" * 130]):
+        envelope = {
+            "format": "nomad-wi-readiness/snapshot",
+            "version": 1,
+            "cluster": cluster,
+            "region": "r",
+            "captured_at": f"2026-12-0{i + 1}T00:00:00Z",
+            "response": {"OutdatedNodes": [], "Index": i + 1},
+        }
+        (folder / f"s{i}.json").write_bytes(orjson.dumps(envelope))
+    with pytest.warns(SnapshotSkippedWarning, match="not a regular file"):
+        exported = export_history(folder, tmp_path / "ds")
+    assert len(exported.trend) == 3 and exported.trend["cluster"].nunique() == 3
+    assert load_history(tmp_path / "ds").trend["cluster"].nunique() == 3
