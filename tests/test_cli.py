@@ -796,8 +796,17 @@ def test_history_defaults_and_empty_history(tmp_path: Path, cli: Cli) -> None:
     # An empty history fails up front with one line, before any kernel starts.
     assert "holds no snapshot" in one_line(cli("report", "--history", str(history), "-o", str(tmp_path / "r")))
     assert not (tmp_path / "r").exists()
-    write_json(history / "a.json", {"format": "nomad-wi-readiness/snapshot", "version": 1, "cluster": "c",
-                                    "region": "r", "captured_at": "2026-12-01T00:00:00Z", "response": body()})
+    write_json(
+        history / "a.json",
+        {
+            "format": "nomad-wi-readiness/snapshot",
+            "version": 1,
+            "cluster": "c",
+            "region": "r",
+            "captured_at": "2026-12-01T00:00:00Z",
+            "response": body(),
+        },
+    )
     result = cli("export", "--history", str(history), "-o", str(tmp_path / "ds"))  # parquet without --format
     assert result.code == 0 and (tmp_path / "ds").is_dir()
     table = cli("trend", str(history)).stdout
