@@ -113,6 +113,8 @@ _META_HEADERS = {
 _USER_AGENT = "nomad-wi-readiness"
 
 Sleep = Callable[[float], None]
+#: The largest answer accepted by default, as sent and after decompression (a gzip bomb inflates 1000-fold).
+MAX_RESPONSE_BYTES = 2 * 1024**3
 
 
 def parse_bool(value: str, setting: str) -> bool:
@@ -176,6 +178,10 @@ class NomadSettings:
         read_timeout: seconds to wait for each read of the answer.
         retries: how many times a transient failure is retried.
         backoff_seconds: the first retry waits this long; each further retry waits twice as long.
+        total_timeout: seconds one request may take in all, answer included (a read timeout restarts with
+            every byte, so an agent dripping bytes would never time out); None for
+            ``max(60, 4 * read_timeout)``.
+        max_response_bytes: the largest answer accepted, both as sent and after decompression.
     """
 
     address: str = config.DEFAULT_ADDRESS
@@ -192,6 +198,8 @@ class NomadSettings:
     read_timeout: float = config.READ_TIMEOUT
     retries: int = config.RETRIES
     backoff_seconds: float = config.BACKOFF_SECONDS
+    total_timeout: float | None = None
+    max_response_bytes: int = MAX_RESPONSE_BYTES
 
     def __post_init__(self) -> None:
         address, auth = _normalise_address(self.address, tls=self.tls_configured)
@@ -211,6 +219,16 @@ class NomadSettings:
             value = getattr(self, name)
             if not isinstance(value, int | float) or isinstance(value, bool) or not value > 0:
                 raise ConfigError(f"{name} must be a positive number of seconds, got {value!r}", setting=name)
+        total = self.total_timeout
+        if total is not None and (not isinstance(total, int | float) or isinstance(total, bool) or not total > 0):
+            raise ConfigError(
+                f"total_timeout must be a positive number of seconds (or None), got {total!r}", setting="total_timeout"
+            )
+        cap = self.max_response_bytes
+        if not isinstance(cap, int) or isinstance(cap, bool) or cap < 1:
+            raise ConfigError(
+                f"max_response_bytes must be a whole number > 0, got {cap!r}", setting="max_response_bytes"
+            )
         if not isinstance(self.retries, int) or isinstance(self.retries, bool) or self.retries < 0:
             raise ConfigError(f"retries must be a whole number >= 0, got {self.retries!r}", setting="retries")
 
@@ -233,6 +251,8 @@ class NomadSettings:
         read_timeout: float | None = None,
         retries: int | None = None,
         backoff_seconds: float | None = None,
+        total_timeout: float | None = None,
+        max_response_bytes: int | None = None,
         env: Mapping[str, str] | None = None,
     ) -> NomadSettings:
         """Settings from the arguments, falling back to the ``NOMAD_*`` environment variables, then defaults.
@@ -256,6 +276,8 @@ class NomadSettings:
             read_timeout: seconds; default :data:`analysis.config.READ_TIMEOUT`.
             retries: default :data:`analysis.config.RETRIES`.
             backoff_seconds: default :data:`analysis.config.BACKOFF_SECONDS`.
+            total_timeout: seconds per request in all; default ``max(60, 4 * read_timeout)``.
+            max_response_bytes: the largest answer accepted; default 2 GiB.
             env: the environment to read; default ``os.environ``.
 
         Returns:
@@ -306,6 +328,8 @@ class NomadSettings:
             ("read_timeout", read_timeout),
             ("retries", retries),
             ("backoff_seconds", backoff_seconds),
+            ("total_timeout", total_timeout),
+            ("max_response_bytes", max_response_bytes),
         ):
             if value is not None:
                 values[name] = value
@@ -314,6 +338,11 @@ class NomadSettings:
         return cls(**values)
 
     # -- derived ---------------------------------------------------------------------------------------------
+    @property
+    def deadline_seconds(self) -> float:
+        """Seconds one request may take in all: ``total_timeout``, or ``max(60, 4 * read_timeout)``."""
+        return self.total_timeout if self.total_timeout is not None else max(60.0, 4 * self.read_timeout)
+
     @property
     def tls_configured(self) -> bool:
         """Whether any TLS setting is given (then an address without a scheme means ``https``)."""
@@ -353,6 +382,10 @@ class NomadSettings:
                 f"connect_timeout={self.connect_timeout}, read_timeout={self.read_timeout}, "
                 f"retries={self.retries}, backoff_seconds={self.backoff_seconds}"
             )
+        if self.total_timeout is not None:
+            parts.append(f"total_timeout={self.total_timeout}")
+        if self.max_response_bytes != MAX_RESPONSE_BYTES:
+            parts.append(f"max_response_bytes={self.max_response_bytes}")
         return f"NomadSettings({', '.join(parts)})"
 
     __str__ = __repr__
@@ -729,7 +762,13 @@ class NomadClient:
                 "GET %s%s params=%s (attempt %d of %d)", self.address, path, dict(params or {}), attempt, attempts
             )
             try:
-                response = self._client.get(path, params=dict(params or {}), extensions=self._extensions)
+                response = self._fetch(path, params)
+            except httpx.DecodingError:
+                raise NomadResponseError(
+                    f"{self.address}: {path} answered with a body that cannot be decompressed (Content-Encoding "
+                    "does not match the data); something between you and the agent mangles the answer",
+                    address=self.address,
+                ) from None
             except httpx.TransportError as exc:
                 if attempt < attempts and _transient(exc):
                     self._wait(attempt, f"{type(exc).__name__}: {_root_message(exc)}", None)
@@ -741,6 +780,45 @@ class NomadClient:
             response.extensions["nomad_attempts"] = attempt
             return response
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _fetch(self, path: str, params: Mapping[str, str] | None) -> httpx.Response:
+        """One GET, its answer read in full within the total deadline and the size cap."""
+        settings = self.settings
+        started = time.monotonic()
+        request = self._client.build_request("GET", path, params=dict(params or {}), extensions=self._extensions)
+        response = self._client.send(request, stream=True)
+        try:
+            cap = settings.max_response_bytes
+            length = response.headers.get("Content-Length", "")
+            if length.isdigit() and int(length) > cap:
+                raise self._too_large(path, cap, "as sent")
+            chunks: list[bytes] = []
+            size = 0
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if response.num_bytes_downloaded > cap:
+                    raise self._too_large(path, cap, "as sent")
+                if size > cap:
+                    raise self._too_large(path, cap, "decompressed")
+                chunks.append(chunk)
+                if time.monotonic() - started > settings.deadline_seconds:
+                    raise NomadConnectionError(
+                        f"{self.address}: {path} did not finish answering within {settings.deadline_seconds:g} s "
+                        "(total deadline; the agent, or something in between, sends very slowly); try again, or "
+                        "query the agent directly",
+                        address=self.address,
+                    )
+            response._content = b"".join(chunks)
+        finally:
+            response.close()
+        return response
+
+    def _too_large(self, path: str, cap: int, how: str) -> NomadResponseError:
+        return NomadResponseError(
+            f"{self.address}: {path}: answer too large (over {_size(cap)} {how}); the endpoint's JSON is far "
+            "smaller: check that the address is a Nomad agent and that nothing in between alters the answer",
+            address=self.address,
+        )
 
     def get_json(self, path: str, params: Mapping[str, str] | None = None, *, acl: str) -> Any:
         """GET ``path`` and return its JSON; any non-200 answer raises the matching :class:`NomadHTTPError`.
@@ -794,6 +872,13 @@ def _hide_location(response: httpx.Response) -> None:
     if location is not None:
         response.extensions["nomad_location"] = location
         del response.headers["Location"]
+
+
+def _size(count: int) -> str:
+    for unit, factor in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
+        if count >= factor:
+            return f"{count / factor:g} {unit}"
+    return f"{count} bytes"
 
 
 def _causes(exc: BaseException) -> Iterator[BaseException]:

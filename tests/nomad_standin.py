@@ -44,12 +44,16 @@ ALL_CAPABILITIES = frozenset({OPERATOR_READ, NODE_READ, AGENT_READ, READ_JOB})
 
 @dataclass
 class Answer:
-    """A canned answer: status, body (str, bytes, or JSON-able), headers, and an optional delay first."""
+    """A canned answer: status, body (str, bytes, or JSON-able), headers, and an optional delay first.
+
+    ``drip`` > 0 sends the body one byte at a time, that many seconds apart (a slowloris agent).
+    """
 
     status: int = 200
     body: Any = ""
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    drip: float = 0.0
 
 
 @dataclass
@@ -333,7 +337,13 @@ def _make_handler(agent: NomadStandIn) -> type[http.server.BaseHTTPRequestHandle
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             with contextlib.suppress(OSError):  # the client gave up (read-timeout tests)
-                self.wfile.write(data)
+                if not answer.drip:
+                    self.wfile.write(data)
+                    return
+                for i in range(len(data)):
+                    self.wfile.write(data[i : i + 1])
+                    self.wfile.flush()
+                    time.sleep(answer.drip)
 
         def log_message(self, format: str, *args: Any) -> None:
             pass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import gzip
 import logging
 import os
 import re
@@ -10,6 +11,7 @@ import shutil
 import socket
 import ssl
 import tempfile
+import time
 import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -1137,3 +1139,58 @@ def test_a_pipe_as_token_file_is_read(tmp_path: Path) -> None:
         assert NomadSettings.resolve(token_file=f"/dev/fd/{read_end}", env={}).token == PLANTED
     finally:
         os.close(read_end)
+
+
+# -- total deadline and size cap -------------------------------------------------------------------------------------
+
+
+def test_an_agent_dripping_bytes_hits_the_total_deadline(agent: NomadStandIn, sleeps: Sleeps) -> None:
+    agent.queue(ENDPOINT, Answer(200, orjson.dumps(agent.body), {"Content-Type": "application/json"}, drip=0.02))
+    settings = NomadSettings.resolve(agent.address, read_timeout=5, total_timeout=0.5, env={})
+    started = time.monotonic()
+    with pytest.raises(
+        NomadConnectionError, match=r"did not finish answering within 0\.5 s \(total deadline"
+    ) as caught:
+        fetch_snapshot(settings=settings, sleep=sleeps)
+    assert time.monotonic() - started < 3
+    assert "\n" not in str(caught.value) and sleeps == []  # not retried
+
+
+def test_the_default_total_deadline() -> None:
+    assert NomadSettings.resolve(env={}).deadline_seconds == 120  # 4 x the 30 s read timeout
+    assert NomadSettings.resolve(read_timeout=5, env={}).deadline_seconds == 60
+    assert NomadSettings.resolve(total_timeout=7, env={}).deadline_seconds == 7
+    assert NomadSettings.resolve(env={}).max_response_bytes == 2 * 1024**3
+    with pytest.raises(ConfigError, match="total_timeout must be a positive number"):
+        NomadSettings.resolve(total_timeout=0, env={})
+    with pytest.raises(ConfigError, match="max_response_bytes must be a whole number"):
+        NomadSettings.resolve(max_response_bytes=-1, env={})
+
+
+def test_a_gzip_bomb_is_an_answer_too_large(agent: NomadStandIn, sleeps: Sleeps) -> None:
+    bomb = gzip.compress(b'{"OutdatedNodes": [] ' + b" " * (8 * 1024 * 1024) + b"}")
+    assert len(bomb) < 100_000
+    agent.queue(ENDPOINT, Answer(200, bomb, {"Content-Type": "application/json", "Content-Encoding": "gzip"}))
+    settings = NomadSettings.resolve(agent.address, max_response_bytes=2 * 1024 * 1024, env={})
+    with pytest.raises(NomadResponseError, match=r"answer too large \(over 2 MiB decompressed\)"):
+        fetch_snapshot(settings=settings, sleep=sleeps)
+
+
+def test_a_big_answer_is_too_large_as_sent(agent: NomadStandIn, sleeps: Sleeps) -> None:
+    agent.queue(ENDPOINT, Answer(200, b" " * (3 * 1024 * 1024), {"Content-Type": "application/json"}))
+    settings = NomadSettings.resolve(agent.address, max_response_bytes=2 * 1024 * 1024, env={})
+    with pytest.raises(NomadResponseError, match=r"answer too large \(over 2 MiB as sent\)"):
+        fetch_snapshot(settings=settings, sleep=sleeps)
+
+
+def test_a_gzip_answer_within_the_cap_is_read(agent: NomadStandIn, sleeps: Sleeps) -> None:
+    packed = gzip.compress(orjson.dumps(agent.body))
+    agent.queue(ENDPOINT, Answer(200, packed, {"Content-Type": "application/json", "Content-Encoding": "gzip"}))
+    snap = fetch_snapshot(agent.address, sleep=sleeps)
+    assert snap.info.index == agent.body["Index"]
+
+
+def test_a_broken_gzip_answer_fails_clearly(agent: NomadStandIn, sleeps: Sleeps) -> None:
+    agent.queue(ENDPOINT, Answer(200, b"not gzip at all", {"Content-Encoding": "gzip"}))
+    with pytest.raises(NomadResponseError, match="cannot be decompressed"):
+        fetch_snapshot(agent.address, sleep=sleeps)
