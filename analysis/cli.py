@@ -491,7 +491,7 @@ def _settings(args: argparse.Namespace) -> NomadSettings:
 
     token = None
     if args.token_file == "-":
-        token = sys.stdin.readline().strip()
+        token = sys.stdin.readline(65536).strip()  # a token, not an endless stream
         if not token:
             raise ConfigError(
                 "--token-file -: standard input held no token; pipe the token's secret ID into the command",
