@@ -77,8 +77,12 @@ def csv_safe(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     for column in out.columns:
         if out[column].dtype == object or isinstance(out[column].dtype, pd.StringDtype | pd.CategoricalDtype):
-            values = out[column].astype(object)
-            out[column] = ["'" + v if isinstance(v, str) and v.startswith(_FORMULA_START) else v for v in values]
+            values = out[column].to_numpy(dtype=object)
+            risky = [i for i, v in enumerate(values) if isinstance(v, str) and v.startswith(_FORMULA_START)]
+            if risky:  # most columns have none: leave them (and their dtype) alone
+                values = values.copy()
+                values[risky] = ["'" + values[i] for i in risky]
+                out[column] = values
     return out
 
 
