@@ -426,6 +426,9 @@ def _execute(source: Path, executed: Path, cwd: Path, parameters: dict[str, Any]
         execution_timeout=timeout,
         kernel_manager_class=_kernel_manager_class(),
         engine_name=_engine_name(),
+        # Outputs are complete when the last cell returns; a graceful shutdown would wait for the kernel to free
+        # every object of a large analysis at interpreter exit, which is work nobody needs.
+        shutdown_kernel="immediate",
     )
 
 
