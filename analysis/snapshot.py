@@ -352,27 +352,7 @@ def check_snapshot(source: str | os.PathLike[str] | bytes) -> None:
     label, payload = _read_source(source)
     data = _gunzip(payload, label) if not isinstance(payload, Mapping) else orjson.dumps(payload)
     with _gc_paused():
-        document = _decode_document(data, label)
-        if document.format is not None or document.response is not msgspec.UNSET:
-            _check_envelope(document, label)
-            raw = bytes(cast(msgspec.Raw, document.response))
-            try:
-                body = wire.BODY_DECODER.decode(raw)
-            except msgspec.ValidationError as exc:
-                raise _shape_error(exc, label, prefix="response.") from None
-            if all(getattr(body, key) is msgspec.UNSET for key in _LISTS):
-                raise SnapshotShapeError(
-                    f"{label}: the envelope's 'response' {_looks_like(_loose(raw, label))}; expected the body of "
-                    f"{config.ENDPOINT}",
-                    path=label,
-                    field="response",
-                )
-        elif all(getattr(document, key) is msgspec.UNSET for key in _LISTS):
-            raise SnapshotShapeError(
-                f"{label}: {_looks_like(_loose(data, label))}; expected the body of {config.ENDPOINT} "
-                "(keys JobsWithoutVaultIdentity, OutdatedNodes, VaultTokens) or a saved snapshot",
-                path=label,
-            )
+        _endpoint_body(_decode_document(data, label), data, label)
 
 
 def build_snapshot(
@@ -585,43 +565,8 @@ def _describe_json_error(data: bytes, reason: str, label: str) -> str:
 def _from_document(
     document: wire.Document, data: bytes, label: str, *, cluster: str | None, region: str | None
 ) -> Snapshot:
-    is_envelope = document.format is not None or document.response is not msgspec.UNSET
-    if is_envelope:
-        _check_envelope(document, label)
-        raw_body = bytes(cast(msgspec.Raw, document.response))
-        try:
-            body = wire.BODY_DECODER.decode(raw_body)
-        except msgspec.ValidationError as exc:
-            if _validation_path(exc) == "$":
-                raise SnapshotShapeError(
-                    f"{label}: envelope field 'response' must be the endpoint's JSON object, got "
-                    f"{_json_type(_loose(raw_body, label))}",
-                    path=label,
-                    field="response",
-                ) from None
-            raise _shape_error(exc, label, prefix="response.") from None
-        if all(getattr(body, key) is msgspec.UNSET for key in _LISTS):
-            raise SnapshotShapeError(
-                f"{label}: the envelope's 'response' {_looks_like(_loose(raw_body, label))}; expected the body of "
-                f"{config.ENDPOINT} (keys JobsWithoutVaultIdentity, OutdatedNodes, VaultTokens)",
-                path=label,
-                field="response",
-            )
-        shape = "envelope"
-        body_shape = document.body_shape
-        if body_shape not in ("http-body", "cli-json"):
-            body_shape = "http-body" if _has_query_meta(body) else "cli-json"
-    else:
-        body = document.body()
-        if all(getattr(body, key) is msgspec.UNSET for key in _LISTS):
-            raise SnapshotShapeError(
-                f"{label}: {_looks_like(_loose(data, label))}; expected the body of {config.ENDPOINT} "
-                "(keys JobsWithoutVaultIdentity, OutdatedNodes, VaultTokens) or a saved snapshot",
-                path=label,
-            )
-        shape = body_shape = "http-body" if _has_query_meta(body) else "cli-json"
-        raw_body = data
-
+    body, raw_body, shape, body_shape = _endpoint_body(document, data, label)
+    is_envelope = shape == "envelope"
     enrichment: Any = None
     if is_envelope and document.enrichment is not msgspec.UNSET:
         enrichment = _loose(bytes(document.enrichment), label)
@@ -666,6 +611,47 @@ def _loose(data: bytes, label: str) -> Any:
         raise SnapshotDecodeError(_describe_json_error(data, exc.msg, label), path=label) from None
     except RecursionError:
         raise SnapshotDecodeError(f"{label}: nests JSON too deeply to be a snapshot", path=label) from None
+
+
+def _endpoint_body(document: wire.Document, data: bytes, label: str) -> tuple[wire.Body, bytes, str, str]:
+    """The endpoint's data in a decoded document, checked: (body, its raw bytes, shape, body shape).
+
+    An envelope's ``response`` is decoded here (its errors name ``response.…``); a bare body is the document
+    itself. Either must hold at least one of the three lists, or it is not this endpoint's data.
+    """
+    if document.format is not None or document.response is not msgspec.UNSET:
+        _check_envelope(document, label)
+        raw_body = bytes(cast(msgspec.Raw, document.response))
+        try:
+            body: wire.Body = wire.BODY_DECODER.decode(raw_body)
+        except msgspec.ValidationError as exc:
+            if _validation_path(exc) == "$":
+                raise SnapshotShapeError(
+                    f"{label}: envelope field 'response' must be the endpoint's JSON object, got "
+                    f"{_json_type(_loose(raw_body, label))}",
+                    path=label,
+                    field="response",
+                ) from None
+            raise _shape_error(exc, label, prefix="response.") from None
+        if all(getattr(body, key) is msgspec.UNSET for key in _LISTS):
+            raise SnapshotShapeError(
+                f"{label}: the envelope's 'response' {_looks_like(_loose(raw_body, label))}; expected the body of "
+                f"{config.ENDPOINT} (keys JobsWithoutVaultIdentity, OutdatedNodes, VaultTokens)",
+                path=label,
+                field="response",
+            )
+        body_shape = document.body_shape
+        if body_shape not in ("http-body", "cli-json"):
+            body_shape = "http-body" if _has_query_meta(body) else "cli-json"
+        return body, raw_body, "envelope", body_shape
+    if all(getattr(document, key) is msgspec.UNSET for key in _LISTS):
+        raise SnapshotShapeError(
+            f"{label}: {_looks_like(_loose(data, label))}; expected the body of {config.ENDPOINT} "
+            "(keys JobsWithoutVaultIdentity, OutdatedNodes, VaultTokens) or a saved snapshot",
+            path=label,
+        )
+    shape = "http-body" if _has_query_meta(document) else "cli-json"
+    return document, data, shape, shape
 
 
 def _present(value: Any) -> list[Any]:

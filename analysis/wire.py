@@ -124,12 +124,12 @@ class Body(msgspec.Struct, gc=False):
     NextToken: str | None = None
 
 
-class Document(msgspec.Struct, gc=False):
+class Document(Body, gc=False):
     """Any accepted document: the project's envelope (``format`` … ``response``) or a bare body.
 
-    The body fields are declared here too, so that one decoding pass reads a bare body; an envelope's
-    ``response`` is kept as raw bytes and decoded as :class:`Body` in a second, equally cheap pass (and saved
-    back byte for byte).
+    It is a :class:`Body` with the envelope's fields added, so one decoding pass reads a bare body (the document
+    is then its own body); an envelope's ``response`` is kept as raw bytes and decoded as :class:`Body` in a
+    second, equally cheap pass (and saved back byte for byte).
     """
 
     format: str | None = None
@@ -143,25 +143,6 @@ class Document(msgspec.Struct, gc=False):
     headers: dict[str, str] | None = None
     response: Raw | UnsetType = UNSET
     enrichment: Raw | UnsetType = UNSET
-    JobsWithoutVaultIdentity: list[JobStub] | UnsetType | None = UNSET
-    OutdatedNodes: list[NodeStub] | UnsetType | None = UNSET
-    VaultTokens: list[VaultAccessor] | UnsetType | None = UNSET
-    Index: UInt64 | None = None
-    LastContact: Int64 | None = None
-    KnownLeader: bool | None = None
-    NextToken: str | None = None
-
-    def body(self) -> Body:
-        """The body fields of a bare (non-envelope) document."""
-        return Body(
-            JobsWithoutVaultIdentity=self.JobsWithoutVaultIdentity,
-            OutdatedNodes=self.OutdatedNodes,
-            VaultTokens=self.VaultTokens,
-            Index=self.Index,
-            LastContact=self.LastContact,
-            KnownLeader=self.KnownLeader,
-            NextToken=self.NextToken,
-        )
 
 
 DOCUMENT_DECODER = msgspec.json.Decoder(Document)
