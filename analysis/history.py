@@ -94,6 +94,7 @@ import pyarrow.parquet as pq
 
 from analysis.errors import ConfigError, SnapshotError, SnapshotMismatchError, SnapshotNotFoundError
 from analysis.files import atomic_path, atomic_write
+from analysis.output import markdown_text, printable
 from analysis.risk import _jsonable, classify_jobs, classify_nodes, specs, summarize, verdict
 from analysis.schema import (
     JOBS,
@@ -381,7 +382,7 @@ class SnapshotDiff:
             ...
         """
         lines = [f"### Migration progress: {self._title(_md)}", ""]
-        lines.append(_md(self.span) + f" · verdict **{self.verdict_before}** → **{self.verdict_after}**")
+        lines.append(self.span + f" · verdict **{self.verdict_before}** → **{self.verdict_after}**")
         lines.append("")
         notes = self._notes()
         if notes:
@@ -708,6 +709,8 @@ def _provenance(info: SnapshotInfo) -> dict[str, Any]:
 
 
 # -- small table renderers (tabulate is not a dependency) -------------------------------------------------------
+# Escaping is analysis.output's, as for every other command: cluster data cannot reach the terminal as control
+# sequences or add markdown to a ticket.
 
 
 def _cell(value: Any) -> str:
@@ -715,14 +718,13 @@ def _cell(value: Any) -> str:
         return ""
     if isinstance(value, bool | np.bool_):
         return "true" if value else "false"
-    return str(value)
+    return printable(str(value))
 
 
 def _md(value: Any) -> str:
-    text = _cell(value)
-    for old, new in (("\\", "\\\\"), ("|", "\\|"), ("<", "&lt;"), ("\r\n", " "), ("\n", " "), ("\r", " ")):
-        text = text.replace(old, new)
-    return text
+    if value is None or value is pd.NA:
+        return ""
+    return markdown_text(_cell(value) if isinstance(value, bool | np.bool_) else str(value))
 
 
 def _rows(frame: pd.DataFrame, columns: Sequence[str], max_rows: int | None) -> tuple[list[list[str]], int]:

@@ -829,3 +829,11 @@ def test_odd_cluster_names_stay_distinct_in_the_dataset(tmp_path: Path) -> None:
         exported = export_history(folder, tmp_path / "ds")
     assert len(exported.trend) == 3 and exported.trend["cluster"].nunique() == 3
     assert load_history(tmp_path / "ds").trend["cluster"].nunique() == 3
+
+
+def test_diff_output_escapes_cluster_data_like_every_command() -> None:
+    old = load_snapshot({"JobsWithoutVaultIdentity": [{"Namespace": "ns", "ID": "web\x1b[2J\r## CLEAR `x`"}]})
+    diff = diff_snapshots(old, load_snapshot({"JobsWithoutVaultIdentity": []}))
+    text, markdown = diff.to_text(), diff.to_markdown()
+    assert "\x1b" not in text and "web\\x1b[2J\\r## CLEAR `x`" in text
+    assert "\x1b" not in markdown and "\r" not in markdown and "CLEAR \\`x\\`" in markdown
