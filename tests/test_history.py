@@ -1,9 +1,7 @@
 """Migration progress over time: diffs, trends, projections and the Parquet dataset, on hand-made sequences.
 
-The builders below are small copies of those in ``test_risk.py``, extended with the fields a diff watches
-(``JobModifyIndex``, ``Drain``, ``SchedulingEligibility``). They are copied rather than imported: pytest runs with
-``--import-mode=importlib``, where one test module cannot import another without a package or a ``sys.path``
-entry, and three ten-line functions do not justify a shared helper module.
+The builders below are like those in ``test_risk.py`` but carry the fields a diff watches (``JobModifyIndex``,
+``Drain``, ``SchedulingEligibility``) and the sequence's defaults, so they stay local to this module.
 
 The sequence used throughout (cluster ``prod``, region ``eu``), with what changes each day:
 
@@ -22,10 +20,8 @@ Region ``us`` appears on day 2 only (one job, one node) and stays on day 3.
 from __future__ import annotations
 
 import gzip
-import importlib.util
 import json
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +45,7 @@ from analysis.history import (
 )
 from analysis.report import ReportResult, render_report
 from analysis.schema import LISTED, SNAPSHOTS, empty_frame
+from tests import browser
 
 HERE = Path(__file__).parent
 HOSTILE_CLUSTER = '"><img src=x onerror="window.__xss=2"><script>window.__xss=1</script>'
@@ -748,19 +745,6 @@ def test_export_snapshots_from_memory(tmp_path: Path) -> None:
 
 
 # -- the migration progress notebook ----------------------------------------------------------------------------
-
-
-def _load_browser():
-    # tests/ is not a package (pytest runs with --import-mode=importlib): load the report tests' helper by path.
-    spec = importlib.util.spec_from_file_location("wi_readiness_test_browser", HERE / "browser.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-browser = _load_browser()
 
 
 @pytest.fixture(scope="module")

@@ -5,9 +5,7 @@ Kernel starts cost seconds, so each rendered report is a module-scoped fixture s
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import ClassVar
@@ -29,6 +27,7 @@ from analysis.report import (
     render_report,
     write_table,
 )
+from tests import browser
 
 HERE = Path(__file__).parent
 FIXTURES = HERE / "fixtures"
@@ -45,19 +44,6 @@ HOSTILE = {
     "markdown": "**bold** [link](http://evil)",
     "link": '<a href="http://evil.example/">click</a>',
 }
-
-
-def _load_browser():
-    # tests/ is not a package (pytest runs with --import-mode=importlib): load the helper module by path.
-    spec = importlib.util.spec_from_file_location("wi_readiness_test_browser", HERE / "browser.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-browser = _load_browser()
 
 
 # -- renders, one kernel each ------------------------------------------------------------------------------------
