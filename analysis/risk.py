@@ -999,18 +999,7 @@ def action_plan(result: Analysis) -> list[dict[str, Any]]:
     # Plain objects: iterating extension arrays element by element is slow for thousands of specs.
     rows = spec_table.astype(object).where(spec_table.notna(), None)
     for row in rows.itertuples(index=False):
-        base = {
-            "cluster": _nn(row.cluster),
-            "region": _nn(row.region),
-            "namespace": row.namespace,
-            "spec_id": row.spec_id,
-            "type": _nn(row.type),
-            "instances": int(row.instances),
-            "active_instances": int(row.active),
-            "children": int(row.children),
-            "datacenters": list(row.datacenters) if isinstance(row.datacenters, list) else [],
-            "node_pool": _nn(row.node_pool),
-        }
+        base = _spec_fields(row)
         if row.action == "resubmit":
             extra = (
                 f"; {row.children} listed child(ren) stay listed until they finish and are collected"
@@ -1038,30 +1027,23 @@ def action_plan(result: Analysis) -> list[dict[str, Any]]:
                     "children still use legacy tokens.",
                 }
             )
-    if len(result.nodes):
-        live = result.nodes[result.nodes["liveness"] == "live"]
-        for group in _node_groups(live):
-            steps.append(
-                {
-                    **group,
-                    "action": "upgrade-nodes",
-                    "blocking": True,
-                    "title": f"Upgrade {group['nodes']} live client(s) in datacenter `{group['datacenter']}`, "
-                    f"pool `{group['node_pool']}`, from Nomad {group['version'] or '(empty version)'} "
-                    "to 1.7 or later",
-                    "detail": "Until then allocations placed there use the legacy token flow, and jobs with a "
-                    "Vault identity cannot be placed there at all.",
-                }
-            )
+    for group in _node_groups(result.nodes[result.nodes["liveness"] == "live"]):
+        steps.append(
+            {
+                **group,
+                "action": "upgrade-nodes",
+                "blocking": True,
+                "title": f"Upgrade {group['nodes']} live client(s) in datacenter `{group['datacenter']}`, "
+                f"pool `{group['node_pool']}`, from Nomad {group['version'] or '(empty version)'} "
+                "to 1.7 or later",
+                "detail": "Until then allocations placed there use the legacy token flow, and jobs with a "
+                "Vault identity cannot be placed there at all.",
+            }
+        )
     for row in rows[rows["action"] == "cleanup"].itertuples(index=False):
         steps.append(
             {
-                "cluster": _nn(row.cluster),
-                "region": _nn(row.region),
-                "namespace": row.namespace,
-                "spec_id": row.spec_id,
-                "type": _nn(row.type),
-                "instances": int(row.instances),
+                **_spec_fields(row),
                 "action": "cleanup-jobs",
                 "blocking": False,
                 "title": f"Clean up inactive `{row.spec_id}` in namespace `{row.namespace}` ({row.instances} listed)",
@@ -1070,20 +1052,18 @@ def action_plan(result: Analysis) -> list[dict[str, Any]]:
                 "run again.",
             }
         )
-    if len(result.nodes):
-        down = result.nodes[result.nodes["liveness"] == "down"]
-        for group in _node_groups(down):
-            steps.append(
-                {
-                    **group,
-                    "action": "cleanup-nodes",
-                    "blocking": False,
-                    "title": f"Clean up {group['nodes']} down client(s) in datacenter `{group['datacenter']}`, "
-                    f"pool `{group['node_pool']}` (Nomad {group['version'] or '(empty version)'})",
-                    "detail": "Down nodes leave the list after node GC (`node_gc_threshold`, default 24h) or "
-                    "`nomad system gc`; upgrade them instead if they will come back.",
-                }
-            )
+    for group in _node_groups(result.nodes[result.nodes["liveness"] == "down"]):
+        steps.append(
+            {
+                **group,
+                "action": "cleanup-nodes",
+                "blocking": False,
+                "title": f"Clean up {group['nodes']} down client(s) in datacenter `{group['datacenter']}`, "
+                f"pool `{group['node_pool']}` (Nomad {group['version'] or '(empty version)'})",
+                "detail": "Down nodes leave the list after node GC (`node_gc_threshold`, default 24h) or "
+                "`nomad system gc`; upgrade them instead if they will come back.",
+            }
+        )
     for snap in result.snapshots:
         ctx = {"cluster": snap.cluster, "region": snap.region}
         if not snap.tokens_reported:
@@ -1128,6 +1108,22 @@ def action_plan(result: Analysis) -> list[dict[str, Any]]:
     for i, step in enumerate(plan, start=1):
         step["step"] = i
     return plan
+
+
+def _spec_fields(row: Any) -> dict[str, Any]:
+    """The plan fields of one row of :func:`specs` (as plain objects)."""
+    return {
+        "cluster": _nn(row.cluster),
+        "region": _nn(row.region),
+        "namespace": row.namespace,
+        "spec_id": row.spec_id,
+        "type": _nn(row.type),
+        "instances": int(row.instances),
+        "active_instances": int(row.active),
+        "children": int(row.children),
+        "datacenters": list(row.datacenters) if isinstance(row.datacenters, list) else [],
+        "node_pool": _nn(row.node_pool),
+    }
 
 
 def _node_groups(nodes: pd.DataFrame) -> list[dict[str, Any]]:
