@@ -470,7 +470,10 @@ class SnapshotDiff:
         for name, table in self.tables.items():
             title = name.capitalize()
             if not table.compared:
-                yield f"{title}: not compared", table.changes, (), "not reported by both snapshots"
+                missing = [side for side, snap in (("older", self.old), ("newer", self.new)) if not snap.tokens_reported]
+                why = "reported by neither snapshot" if len(missing) == 2 else (
+                    f"not reported by the {missing[0]} snapshot (Nomad 1.10+)" if missing else "not compared")
+                yield f"{title}: not compared", table.changes, (), why
                 continue
             yield f"{title} fixed ({len(table.fixed)})", table.fixed, _SHOWN[name], "none"
             yield f"{title} new ({len(table.new)})", table.new, _SHOWN[name], "none"
@@ -1393,8 +1396,8 @@ def project_finish(
         window: how far back from the latest snapshot to fit (a Timedelta or a string such as ``"14D"``).
 
     Returns:
-        The :class:`Projection`, or None when fewer than two snapshots (at two different times) fall in the window
-        or the fitted rate is not decreasing.
+        The :class:`Projection`, or None when fewer than two snapshots at least a day apart fall in the window or
+        the fitted rate is not decreasing.
 
     Examples:
         >>> trend = pd.DataFrame({"cluster": "c", "region": "r", "blocking": [100, 90, 80],
@@ -1413,7 +1416,8 @@ def project_finish(
     recent = rows[rows["captured_at"] >= as_of - window]
     days = ((recent["captured_at"] - as_of) / pd.Timedelta(days=1)).to_numpy(dtype=float)
     counts = recent["blocking"].to_numpy(dtype=float)
-    if len(recent) < 2 or np.ptp(days) == 0:
+    # Under a day between the first and last snapshot, a rate per day is noise (copied files share an mtime).
+    if len(recent) < 2 or np.ptp(days) < 1:
         return None
     x = days - days.mean()
     rate = float((x * (counts - counts.mean())).sum() / (x * x).sum())

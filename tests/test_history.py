@@ -48,6 +48,7 @@ from analysis.schema import LISTED, SNAPSHOTS, empty_frame
 from tests import browser
 
 HERE = Path(__file__).parent
+FIXTURES = HERE / "fixtures"
 HOSTILE_CLUSTER = '"><img src=x onerror="window.__xss=2"><script>window.__xss=1</script>'
 
 # -- builders ---------------------------------------------------------------------------------------------------
@@ -821,3 +822,23 @@ def test_diff_output_escapes_cluster_data_like_every_command() -> None:
     text, markdown = diff.to_text(), diff.to_markdown()
     assert "\x1b" not in text and "web\\x1b[2J\\r## CLEAR `x`" in text
     assert "\x1b" not in markdown and "\r" not in markdown and "CLEAR \\`x\\`" in markdown
+
+
+def test_no_projection_from_snapshots_less_than_a_day_apart() -> None:
+    """Copied files share a modification time: a rate 'per day' from microseconds apart is noise, not a date."""
+    trend = pd.DataFrame(
+        {
+            "cluster": "c",
+            "region": "r",
+            "blocking": [3, 1],
+            "captured_at": pd.to_datetime(["2026-12-03T19:13:49.999500Z", "2026-12-03T19:13:49.999900Z"], utc=True),
+        }
+    )
+    assert project_finish(trend, "c", "r") is None
+
+
+def test_diff_says_which_snapshot_does_not_report_tokens() -> None:
+    old = load_snapshot(FIXTURES / "docs-example.json")  # 1.7.3-1.9: one token
+    new = load_snapshot(FIXTURES / "empty-cluster.json")  # 1.10+: VaultTokens null
+    # Without capture times the Nomad Index orders them: empty-cluster (Index 18) is the older one here.
+    assert "not reported by the older snapshot (Nomad 1.10+)" in diff_snapshots(old, new).to_text()
