@@ -518,7 +518,18 @@ def _expand(paths: Sequence[str]) -> list[str]:
     out: list[str] = []
     for path in paths:
         if path != "-" and Path(path).is_dir():
-            out.extend(str(p) for p in latest_captures(path))
+            newest = latest_captures(path)
+            total = sum(1 for p in Path(path).rglob("*") if p.name.endswith((".json", ".json.gz")) and p.is_file())
+            if total > len(newest):
+                # Say what a folder stood for: a CI gate must not look at fewer files than the user thinks.
+                print(
+                    printable(
+                        f"{PROG}: {path}: using the newest capture of each cluster and region "
+                        f"({', '.join(p.name for p in newest)}); {total - len(newest)} older capture(s) left out"
+                    ),
+                    file=sys.stderr,
+                )
+            out.extend(str(p) for p in newest)
         else:
             out.append(path)
     return out
@@ -657,7 +668,9 @@ def _verdict_block(summary: dict[str, Any], *, markdown: bool = False) -> str:
     for snap in summary["snapshots"]:
         where = "/".join(str(x) for x in (snap["cluster"], snap["region"]) if x) or "cluster and region unknown"
         captured = snap["captured_at"] or "capture time unknown"
-        index = f"index {snap['index']}" if snap["index"] is not None else "no index (nomad setup vault -json)"
+        index = (
+            f"index {snap['index']}" if snap["index"] is not None else "no index: nomad setup vault -check -json output"
+        )
         lines.append(f"Source: {clean(str(snap['source']))} ({clean(where)}; {captured}; {index})")
     if markdown:
         # Two trailing spaces make a line break; list items and the blank line need none.
@@ -671,7 +684,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from analysis.risk import summarize
 
     if args.live == bool(args.snapshots):
-        raise _Usage("check needs SNAPSHOT files or --live, not both")
+        raise _Usage("check needs either SNAPSHOT files or --live (exactly one of them)")
     given = _connection_given(args)
     if given and not args.live:
         verb = "applies" if len(given) == 1 else "apply"
@@ -706,7 +719,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from analysis.report import render_report
 
     if bool(args.history) == bool(args.snapshots):
-        raise _Usage("report needs SNAPSHOT files or --history DIR, not both")
+        raise _Usage("report needs either SNAPSHOT files or --history DIR (exactly one of them)")
     if "-" in args.snapshots:
         raise _Usage("report reads files, not stdin: save the snapshot to a file first")
     options = {"title": args.title, "redact": args.redact, "top_n": args.top_n, "timeout": args.timeout}
@@ -737,7 +750,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 def _cmd_export(args: argparse.Namespace) -> int:
     if bool(args.history) == bool(args.snapshots):
-        raise _Usage("export needs SNAPSHOT files or --history DIR, not both")
+        raise _Usage("export needs either SNAPSHOT files or --history DIR (exactly one of them)")
     if args.history:
         from analysis.history import export_history
 

@@ -470,9 +470,14 @@ class SnapshotDiff:
         for name, table in self.tables.items():
             title = name.capitalize()
             if not table.compared:
-                missing = [side for side, snap in (("older", self.old), ("newer", self.new)) if not snap.tokens_reported]
-                why = "reported by neither snapshot" if len(missing) == 2 else (
-                    f"not reported by the {missing[0]} snapshot (Nomad 1.10+)" if missing else "not compared")
+                missing = [
+                    side for side, snap in (("older", self.old), ("newer", self.new)) if not snap.tokens_reported
+                ]
+                why = (
+                    "reported by neither snapshot"
+                    if len(missing) == 2
+                    else (f"not reported by the {missing[0]} snapshot (Nomad 1.10+)" if missing else "not compared")
+                )
                 yield f"{title}: not compared", table.changes, (), why
                 continue
             yield f"{title} fixed ({len(table.fixed)})", table.fixed, _SHOWN[name], "none"

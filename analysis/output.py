@@ -45,7 +45,7 @@ __all__ = [
 
 #: Formats of :func:`export_tables`.
 EXPORT_FORMATS = ("csv", "parquet", "json")
-_TABLES = ("jobs", "nodes", "node_drivers", "tokens")
+_TABLES = ("jobs", "nodes", "node_drivers", "tokens", "meta")
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -149,7 +149,7 @@ def markdown_table(frame: pd.DataFrame, *, empty: str = "_none_") -> str:
 
 
 # Inside a cell or after our own text nothing starts a line, so `#`, `-`, `+` and `.` are harmless; these are not.
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()!|<>~])")
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]!|<>~])")  # "(" needs "]" before it to make a link
 
 
 def markdown_text(text: str) -> str:
@@ -158,7 +158,7 @@ def markdown_text(text: str) -> str:
 
     Examples:
         >>> markdown_text("web\r## CLEAR `x` [a](http://b)")
-        'web ## CLEAR \\`x\\` \\[a\\]\\(http://b\\)'
+        'web ## CLEAR \\`x\\` \\[a\\](http://b)'
     """
     text = re.sub(r"[\r\n]+", " ", text)
     return printable(_MARKDOWN_SPECIAL.sub(r"\\\1", text))
@@ -172,7 +172,7 @@ def to_jsonable(frame: pd.DataFrame) -> list[dict[str, Any]]:
         for key, value in record.items():
             if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and value != value):
                 row[str(key)] = None
-            elif isinstance(value, pd.Timestamp):
+            elif isinstance(value, pd.Timestamp | pd.Timedelta):
                 row[str(key)] = value.isoformat()
             elif isinstance(value, np.ndarray):  # list columns read back from Parquet
                 row[str(key)] = value.tolist()
@@ -203,7 +203,10 @@ def _flat_for_files(frame: pd.DataFrame, *, lists_as_json: bool) -> pd.DataFrame
 def export_tables(
     snapshots: Snapshot | Iterable[Snapshot], out_dir: str | os.PathLike[str], fmt: str = "csv"
 ) -> list[Path]:
-    """Write the four tables (jobs, nodes, node_drivers, tokens) of one or more snapshots to ``out_dir``.
+    """Write the four tables (jobs, nodes, node_drivers, tokens) and ``meta`` of one or more snapshots.
+
+    ``meta`` has one row per snapshot (its provenance and ``tokens_reported``): an empty ``tokens`` file from a
+    Nomad 1.10+ snapshot means "not reported", and ``meta`` is where that is said.
 
     The tables are those of :func:`analysis.analyse`: the loader's columns plus the classification (``spec_id``,
     ``kind``, ``state``, ``liveness``, node flags, the token's node). Rows of several snapshots are concatenated;
@@ -224,7 +227,7 @@ def export_tables(
         >>> import analysis, tempfile
         >>> out = tempfile.mkdtemp()
         >>> [p.name for p in export_tables(analysis.load_snapshot("tests/fixtures/docs-example.json"), out)]
-        ['jobs.csv', 'nodes.csv', 'node_drivers.csv', 'tokens.csv']
+        ['jobs.csv', 'nodes.csv', 'node_drivers.csv', 'tokens.csv', 'meta.csv']
     """
     if fmt not in EXPORT_FORMATS:
         raise ValueError(f"format must be one of {', '.join(EXPORT_FORMATS)}, not {fmt!r}")
@@ -236,6 +239,7 @@ def export_tables(
         "nodes": result.nodes,
         "node_drivers": result.node_drivers,
         "tokens": result.tokens,
+        "meta": pd.concat([snap.meta for snap in result.snapshots], ignore_index=True),
     }
     out = Path(out_dir)
     written = []

@@ -1188,6 +1188,8 @@ def plan_sections(summary: Mapping[str, Any], *, top_n: int = 25) -> HTML:
                     **{c: p.get(c) for c in columns},
                     "datacenters": ", ".join(p.get("datacenters") or []),
                     "node_names": _names(p.get("node_names") or []),
+                    # Nodes without a version report "": shown "(empty)" as in the charts and tables.
+                    **({"version": p["version"] or "(empty)"} if "version" in columns else {}),
                 }
                 for p in steps
             ]

@@ -210,7 +210,7 @@ def test_summary_of_an_empty_1_10_cluster_is_clear(cli: Cli) -> None:
 def test_summary_of_cli_json_says_it_has_no_index(cli: Cli) -> None:
     result = cli("summary", CLI_JSON, "--by", "namespace")
     assert result.code == 0
-    assert "no index (nomad setup vault -json)" in result.stdout
+    assert "no index: nomad setup vault -check -json output" in result.stdout
     assert "By namespace" in result.stdout and "By version" not in result.stdout and "Action plan" not in result.stdout
 
 
@@ -356,8 +356,8 @@ def test_debug_shows_the_traceback(cli: Cli, tmp_path: Path) -> None:
     ("args", "needle"),
     [
         (("summary", "--bogus", "x.json"), "unrecognized arguments: --bogus"),
-        (("check",), "check needs SNAPSHOT files or --live"),
-        (("check", "--live", "x.json"), "not both"),
+        (("check",), "check needs either SNAPSHOT files or --live"),
+        (("check", "--live", "x.json"), "exactly one of them"),
         (("check", "x.json", "--address", "http://nomad:4646"), "--address applies only with --live"),
         (("export", "--history", ".", "--format", "csv", "-o", "out"), "use --format parquet (or leave --format out)"),
         (("fetch", "--all-regions", "--region", "eu"), "--region and --all-regions"),
@@ -436,10 +436,10 @@ def test_export_round_trips_rows_and_exact_indexes(cli: Cli, tmp_path: Path, hug
     run = wi if fmt == "json" else cli
     result = run("export", huge_indexes, DOCS, "--format", fmt, "-o", out)
     assert result.code == 0 and result.stderr == ""
-    names = ["jobs", "nodes", "node_drivers", "tokens"]
+    names = ["jobs", "nodes", "node_drivers", "tokens", "meta"]
     assert [Path(line).name for line in result.stdout.splitlines()] == [f"{n}.{fmt}" for n in names]
     assert sorted(p.name for p in out.iterdir()) == sorted(f"{n}.{fmt}" for n in names)  # no temporary files left
-    rows = {"jobs": 10, "nodes": 6, "node_drivers": 18, "tokens": 4}
+    rows = {"jobs": 10, "nodes": 6, "node_drivers": 18, "tokens": 4, "meta": 2}
 
     def read(name: str) -> pd.DataFrame:
         path = out / f"{name}.{fmt}"
@@ -785,6 +785,8 @@ def test_a_folder_of_captures_means_the_newest_per_cluster_and_region(tmp_path: 
     envelope("prod_us_2.json", edge, "us", "2026-12-03T06:15:00Z")  # us regressed
     result = cli("check", "--format", "json", str(folder))
     assert result.code == 3 and json.loads(result.stdout)["counts"]["jobs_active"] == 7
+    # stderr says what the folder stood for: 4 captures, the newest of 2 regions used, 2 left out.
+    assert "prod_eu_2.json, prod_us_2.json); 2 older capture(s) left out" in result.stderr
     empty_folder = tmp_path / "nothing"
     empty_folder.mkdir()
     assert "holds no snapshot" in one_line(cli("summary", str(empty_folder)))

@@ -82,7 +82,7 @@ def test_export_tables_refuses_unknown_formats(tmp_path: Path) -> None:
 def test_export_of_an_empty_cluster_keeps_the_columns(tmp_path: Path, fmt: str) -> None:
     snapshot = analysis.load_snapshot(FIXTURES / "empty-cluster.json")
     written = export_tables(snapshot, tmp_path, fmt)
-    assert [p.name for p in written] == [f"{t}.{fmt}" for t in ("jobs", "nodes", "node_drivers", "tokens")]
+    assert [p.name for p in written] == [f"{t}.{fmt}" for t in ("jobs", "nodes", "node_drivers", "tokens", "meta")]
     expected = analysis.analyse(snapshot).jobs.columns.tolist()
     if fmt == "csv":
         assert pd.read_csv(tmp_path / "jobs.csv").columns.tolist() == expected
@@ -178,7 +178,7 @@ def test_markdown_cannot_be_injected_through_ids() -> None:
     assert len(lines) == 5 and all(line.count("|") - line.count("\\|") == 3 for line in lines)
     assert lines[2] == "| web ## Injected: CLEAR | 1 |"  # inside a cell, not a heading
     assert lines[3] == "| api\\`\\|\\*\\*CLEAR\\*\\*\\|\\` | 2 |"
-    assert lines[4] == "| \\[x\\]\\(http://evil\\) | 3 |"
+    assert lines[4] == "| \\[x\\](http://evil) | 3 |"  # no "](": no link
 
 
 def test_csv_formulas_are_quoted_everywhere(tmp_path: Path) -> None:
@@ -226,3 +226,11 @@ def test_atomic_writes_follow_symlinks_and_write_pipes_directly(tmp_path: Path) 
 
     with pytest.raises(IsADirectoryError, match="is a directory"):
         atomic_write(tmp_path, b"x")
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet", "json"])
+def test_export_says_tokens_were_not_reported(tmp_path: Path, fmt: str) -> None:
+    """A 1.10+ snapshot exports an empty tokens table: meta says it means "not reported", not "0 tokens"."""
+    export_tables(analysis.load_snapshot(FIXTURES / "empty-cluster.json"), tmp_path, fmt)
+    meta = {"csv": pd.read_csv, "parquet": pd.read_parquet, "json": pd.read_json}[fmt](tmp_path / f"meta.{fmt}")
+    assert meta["tokens_reported"].tolist() == [False] and meta["index"].tolist() == [18]
